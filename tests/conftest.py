@@ -50,7 +50,8 @@ def encoder_tokenizer():
 def _config(kind: str):
     common = dict(vocab_size=VOCAB)
     if kind == "gpt2":
-        return transformers.GPT2Config(n_layer=2, n_head=4, n_embd=32, n_positions=64, **common)
+        return transformers.GPT2Config(n_layer=2, n_head=4, n_embd=32, n_positions=64, bos_token_id=5,
+                                        eos_token_id=5, **common)
     if kind in ("gpt_neox", "gpt_neox_sequential"):
         return transformers.GPTNeoXConfig(
             num_hidden_layers=2, num_attention_heads=4, hidden_size=32, intermediate_size=64,

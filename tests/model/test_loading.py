@@ -32,6 +32,16 @@ def test_load_with_dtype(tmp_path, causal_tokenizer):
     assert torch.isfinite(tr.logits).all()
 
 
+def test_load_with_device_map(tmp_path, causal_tokenizer):
+    hf = tiny_hf_model("gpt2")
+    hf.save_pretrained(tmp_path)
+    causal_tokenizer.save_pretrained(tmp_path)
+    m = iw.load(tmp_path, device_map="auto")  # placement through accelerate
+    reference = iw.wrap(hf, causal_tokenizer)
+    tr = m.run("The quick brown fox", names="blocks.*.attn.hook_pattern")
+    torch.testing.assert_close(tr.logits, reference("The quick brown fox"))
+
+
 def test_catalog_lists_every_mission_method_with_computed_status():
     rows = iw.catalog()
     assert len(rows) >= 30
