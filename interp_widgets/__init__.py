@@ -1,8 +1,9 @@
 """interp_widgets: interactive views and figures of transformer internals, at every level."""
 
+from . import widgets
 from .catalog import catalog
 from .model import Model, Trace, load, shipped_models, wrap
 
 __version__ = "0.1.0"
 
-__all__ = ["Model", "Trace", "catalog", "load", "shipped_models", "wrap"]
+__all__ = ["Model", "Trace", "catalog", "load", "shipped_models", "widgets", "wrap"]

@@ -1,0 +1,1 @@
+"""Browser tests (a package, so that this conftest never shadows tests/conftest.py)."""
