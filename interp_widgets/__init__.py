@@ -1,9 +1,10 @@
 """interp_widgets: interactive views and figures of transformer internals, at every level."""
 
 from . import widgets
+from .analysis import attention
 from .catalog import catalog
 from .model import Model, Trace, load, shipped_models, wrap
 
 __version__ = "0.1.0"
 
-__all__ = ["Model", "Trace", "catalog", "load", "shipped_models", "widgets", "wrap"]
+__all__ = ["Model", "Trace", "attention", "catalog", "load", "shipped_models", "widgets", "wrap"]
