@@ -82,6 +82,12 @@ def model(request, causal_tokenizer, encoder_tokenizer):
     return _wrap(request.param, causal_tokenizer, encoder_tokenizer)
 
 
+@pytest.fixture(scope="module", params=["gpt_neox", "gpt_neox_sequential", "llama", "qwen2", "mistral"])
+def rope_model(request, causal_tokenizer, encoder_tokenizer):
+    """The rotary families only."""
+    return _wrap(request.param, causal_tokenizer, encoder_tokenizer)
+
+
 @pytest.fixture(scope="module", params=FIGURE_FAMILIES)
 def figure_model(request, causal_tokenizer, encoder_tokenizer):
     """One model per kind of figure path (learned/rotary/partial+parallel/post-LN)."""

@@ -42,9 +42,8 @@ def test_models_without_rope_are_flagged(model):
 
 
 @pytest.mark.parametrize("dim", [0, 1, 3, 5])
-def test_planted_massive_dims_map_to_the_rope_band(model, dim):
-    if model.rotary is None:
-        pytest.skip("no RoPE")
+def test_planted_massive_dims_map_to_the_rope_band(rope_model, dim):
+    model = rope_model
     cfg = model.cfg
 
     def plant(q):
