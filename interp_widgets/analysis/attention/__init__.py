@@ -1,5 +1,6 @@
 """Attention-level analyses (granularity level 3, some also level 4):
 
+* :func:`patterns` — attention patterns and their views (bertviz-style head, model, neuron views)
 * :func:`head_stats` — What does BERT look at? (Clark et al. 2019)
 * :func:`norms` — norm-based analysis and mixing ratios (Kobayashi et al. 2020, 2021)
 * :func:`rollout`, :func:`flow` — attention rollout and flow (Abnar & Zuidema 2020)
@@ -13,10 +14,11 @@ from .head_stats import HeadStats, head_stats, merge_words
 from .massive_values import (MassiveValues, PasskeyResult, disrupt_massive, frequency_bands, massive_values,
                              passkey_probe, rope_frequencies)
 from .norms import AttentionNorms, decompose, ln_after_attention, norms
+from .patterns import AttentionPatterns, patterns
 from .rollout import AttentionFlow, Rollout, augment, flow, flow_from, rollout, rollout_from
 
-__all__ = ["AttentionFlow", "AttentionNorms", "FlowComparison", "HeadStats", "MassiveValues", "PasskeyResult",
+__all__ = ["AttentionFlow", "AttentionNorms", "AttentionPatterns", "FlowComparison", "HeadStats", "MassiveValues", "PasskeyResult",
            "Rollout", "augment", "compare_flows", "decompose", "disrupt_massive", "flow", "flow_from",
            "frequency_bands", "head_stats", "layered_max_flow", "ln_after_attention", "massive_values",
-           "merge_words", "norms", "passkey_probe", "rollout", "rollout_from", "rope_frequencies",
+           "merge_words", "norms", "passkey_probe", "patterns", "rollout", "rollout_from", "rope_frequencies",
            "trace_attention"]
