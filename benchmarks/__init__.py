@@ -1,0 +1,1 @@
+"""Speed of interp_widgets as ratios against peers run side by side (see README.md here)."""
