@@ -112,6 +112,12 @@ class JupyterLab:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}?token={self.token}"
 
+    @staticmethod
+    def run_cell(page: Any, index: int) -> None:
+        """Click into notebook cell ``index`` and run it (Shift+Enter)."""
+        page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+
 
 def _free_port() -> int:
     with socket.socket() as s:

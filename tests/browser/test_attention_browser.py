@@ -110,11 +110,6 @@ view = patterns(m, {HOSTILE!r}).show()
 view"""
 
 
-def _run_cell(page, index: int) -> None:
-    page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-InputArea-editor").click()
-    page.keyboard.press("Shift+Enter")
-
-
 def test_live_kernel_slices_and_sync(probe, jupyter_lab):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -126,7 +121,7 @@ def test_live_kernel_slices_and_sync(probe, jupyter_lab):
     page.goto(jupyter_lab.url("lab/tree/attn.ipynb"))
     page.locator(".jp-Notebook .jp-Cell").nth(1).wait_for()
     page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\(ipykernel\) \| Idle")).wait_for()
-    _run_cell(page, 0)
+    jupyter_lab.run_cell(page, 0)
     error = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
     page.locator(".iw-head-canvas").or_(error.first).wait_for()
     assert error.count() == 0, error.first.inner_text()
@@ -137,7 +132,7 @@ def test_live_kernel_slices_and_sync(probe, jupyter_lab):
     page.fill('input[name="token"]', "1")
     page.dispatch_event('input[name="token"]', "change")
     page.wait_for_timeout(500)
-    _run_cell(page, 1)
+    jupyter_lab.run_cell(page, 1)
     out = page.locator(".jp-OutputArea-output", has_text="STATE")
     out.wait_for()
     assert out.inner_text().strip() == "STATE 1 [1, 2, 3] 1 True"

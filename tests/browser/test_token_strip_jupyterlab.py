@@ -12,11 +12,6 @@ strip = TokenStrip(["alpha", " beta", "<img src=x onerror=alert(1)>"], [0.1, 0.5
 strip"""
 
 
-def _run_cell(page, index: int) -> None:
-    page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-InputArea-editor").click()
-    page.keyboard.press("Shift+Enter")
-
-
 def test_clicks_and_python_updates_round_trip(probe, jupyter_lab):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -33,7 +28,7 @@ def test_clicks_and_python_updates_round_trip(probe, jupyter_lab):
     page.locator(".jp-Notebook .jp-Cell").nth(2).wait_for()
     page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\(ipykernel\) \| Idle")).wait_for()
 
-    _run_cell(page, 0)
+    jupyter_lab.run_cell(page, 0)
     tokens = page.locator(".jp-OutputArea .iw-token")
     error = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
     tokens.nth(2).or_(error.first).wait_for()
@@ -42,10 +37,10 @@ def test_clicks_and_python_updates_round_trip(probe, jupyter_lab):
     assert page.locator(".jp-OutputArea img").count() == 0
 
     tokens.nth(1).click()
-    _run_cell(page, 1)
+    jupyter_lab.run_cell(page, 1)
     page.get_by_text("SELECTED 1").wait_for()
 
-    _run_cell(page, 2)
+    jupyter_lab.run_cell(page, 2)
     page.locator(".jp-OutputArea .iw-token.iw-selected", has_text="alpha").wait_for()
     assert probe.dialogs == []
     assert probe.errors == []
