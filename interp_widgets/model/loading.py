@@ -48,9 +48,7 @@ def _model_class(config):
         cls = getattr(transformers, arch, None)
         if cls is not None:
             return cls
-    return transformers.AutoModelForCausalLM if config.model_type in ("gpt2", "gpt_neox", "llama",
-                                                                      "qwen2", "mistral") \
-        else transformers.AutoModel
+    return transformers.AutoModelForCausalLM if adapter_class(config.model_type).causal else transformers.AutoModel
 
 
 def load(name_or_path: str | Path, *, dtype: torch.dtype | str | None = None, device: str | None = None,
