@@ -28,6 +28,7 @@ elif str(ROOT) not in sys.path:
 
 BENCHMARKS = {  # name -> module under benchmarks/
     "trace_capture": "benchmarks.trace_capture",
+    "attention_flow": "benchmarks.attention_flow",
 }
 THREADS = 2
 

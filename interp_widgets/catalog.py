@@ -33,6 +33,13 @@ METHODS: tuple[Method, ...] = (
     Method("xPos", (1, 3), ("positional.XPos",)),
     Method("YaRN", (1, 3), ("positional.YaRN",)),
     Method("PoSE", (1, 3), ("positional.PoSE",)),
+    Method("Positional-encoding analyses: similarity, distance decay, ALiBi, YaRN ramp, PoSE coverage, "
+           "Transformer-XL terms", (1, 3), ("positional.similarity", "positional.distance_profile",
+                                            "positional.alibi_bias", "positional.yarn_ramp",
+                                            "positional.pose_coverage", "positional.xl_terms")),
+    Method("Positional scheme of a loaded model (learned tables, rotary settings)", (1, 3),
+           ("positional.inspect",)),
+    Method("RoPE length extrapolation: none / linear / NTK / YaRN scaling", (3, 5), ("positional.extrapolation",)),
     Method("Massive values in self-attention (Jin et al. 2025)", (3, 4), ("attention.massive_values",)),
     Method("Attention is not only a weight (Kobayashi et al. 2020, 2021)", (3,), ("attention.norms",)),
     Method("Redistribution of token-wise relevance (Sawaki & Murata 2025)", (1, 2, 3, 4, 5),

@@ -420,8 +420,8 @@ SPECS = {
                        seq=128, lr=3e-3, warmup=50, p_rep=0.3, long_frac=0.1),
     "tiny-gpt2": Spec("tiny-gpt2", d=128, layers=4, heads=4, kv_heads=4, ffn=512, steps=2000, batch=16,
                       seq=128, lr=3e-3, warmup=50, p_rep=0.3, long_frac=0.1),
-    "tiny-bert": Spec("tiny-bert", d=128, layers=4, heads=4, kv_heads=4, ffn=512, steps=1000, batch=32,
-                      seq=128, lr=2e-3, warmup=40, p_rep=0.0, long_frac=0.1),
+    "tiny-bert": Spec("tiny-bert", d=128, layers=4, heads=4, kv_heads=4, ffn=512, steps=1500, batch=32,
+                      seq=128, lr=1e-3, warmup=150, p_rep=0.0, long_frac=0.1),
 }
 
 
@@ -604,6 +604,15 @@ def pseudo_perplexity(model, data: MLMData, stream: np.ndarray, n_windows=12, W=
 # Training
 # ----------------------------------------------------------------------------
 
+def loss_of(model, x, y):
+    """Mean cross-entropy on the labelled positions; the masked-LM head only runs where a label is."""
+    if isinstance(model, transformers.BertForMaskedLM):
+        h = model.bert(input_ids=x).last_hidden_state
+        sel = y != -100
+        return torch.nn.functional.cross_entropy(model.cls(h[sel]), y[sel])
+    return model(input_ids=x, labels=y).loss
+
+
 def train(model, spec: Spec, batch_fn, eval_fn, log_every=50, eval_every=500, max_minutes=None):
     torch.manual_seed(SEED)
     rng = np.random.default_rng(SEED)
@@ -617,7 +626,7 @@ def train(model, spec: Spec, batch_fn, eval_fn, log_every=50, eval_every=500, ma
             g["lr"] = lr_at(step, spec)
         B, T = shape_at(step, spec)
         x, y = batch_fn(rng, B, T)
-        loss = model(input_ids=x, labels=y).loss
+        loss = loss_of(model, x, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

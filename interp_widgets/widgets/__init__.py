@@ -7,13 +7,21 @@ from ._base import (
     array_to_payload,
     payload_to_array,
 )
+from .flow_view import FlowView
+from .head_stats_view import HeadStatsView
 from .html import save_html, to_html
+from .massive_view import MassiveView
+from .norm_view import NormView
 from .token_strip import TokenStrip
 
 __all__ = [
     "ArrayTrait",
     "BundleMissingError",
+    "FlowView",
+    "HeadStatsView",
     "InterpWidget",
+    "MassiveView",
+    "NormView",
     "TokenStrip",
     "array_to_payload",
     "payload_to_array",

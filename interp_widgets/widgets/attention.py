@@ -29,8 +29,8 @@ STATIC_EDGES_PER_ROW = 16
 
 
 def thumbnails(result: AttentionPatterns, size: int = THUMBNAIL_SIZE) -> np.ndarray:
-    """Block-max pooled patterns, [layer, head, s, s] with s = min(T, size)."""
-    return np.stack([np.stack([pooled_max(result.patterns[l, h].float().numpy(), size)
+    """Block-max pooled patterns, [layer, head, s, s] with s = min(T, size) (one head at a time)."""
+    return np.stack([np.stack([pooled_max(result.pattern(l, h)[0].numpy(), size)
                                for h in range(result.n_heads)]) for l in range(result.n_layers)])
 
 

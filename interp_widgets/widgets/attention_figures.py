@@ -31,7 +31,7 @@ def head_figure(result, layer: int, heads, threshold: float = 0.02, max_tokens: 
     T = min(result.n_tokens, max_tokens)
     fig, ax = plt.subplots(figsize=(3.2, max(1.5, 0.16 * T + 0.4)))
     for h in heads:
-        p = result.patterns[layer, h, :T, :T].float().numpy()
+        p = result.pattern(layer, h, slice(0, T), slice(0, T))[0].numpy()
         q, k = np.nonzero(p > threshold)
         segments = [((0, -i), (1, -j)) for i, j in zip(q, k)]
         base = to_rgba(HEAD_COLORS[h % len(HEAD_COLORS)])
@@ -55,7 +55,7 @@ def model_figure(result, heads):
     for l in range(L):
         for c, h in enumerate(heads):
             ax = axes[l][c]
-            ax.imshow(result.patterns[l, h].float().numpy(), cmap=SEQUENTIAL, vmin=0, interpolation="nearest")
+            ax.imshow(result.pattern(l, h)[0].numpy(), cmap=SEQUENTIAL, vmin=0, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
             if l == 0:
@@ -73,7 +73,7 @@ def heatmap_figure(result, layer: int, heads, max_labels: int = 40):
     fig, axes = plt.subplots(1, n, figsize=(2.4 * n + 0.6, 2.6), squeeze=False)
     T = result.n_tokens
     for ax, h in zip(axes[0], heads):
-        p = result.patterns[layer, h].float().numpy()
+        p = result.pattern(layer, h)[0].numpy()
         if result.causal:
             p = np.ma.masked_where(np.triu(np.ones_like(p, dtype=bool), 1), p)
         im = ax.imshow(p, cmap=SEQUENTIAL, vmin=0, vmax=1, interpolation="nearest")

@@ -45,9 +45,13 @@ def _check(value: int, stop: int, what: str, key: str, start: int = 0) -> int:
 
 def edges(result: AttentionPatterns, layer: int, per_row: int = EDGES_PER_ROW) -> dict[str, np.ndarray]:
     """Top-``per_row`` keys per query row of every head of ``layer`` (see module docs)."""
-    p = result.patterns[layer].float()
     k = min(per_row, result.n_tokens)
-    weight, index = torch.topk(p, k, dim=-1)
+    weights, indices = [], []
+    for h in range(result.n_heads):  # one head at a time bounds memory for lazy results
+        weight, index = torch.topk(result.pattern(layer, h)[0], k, dim=-1)
+        weights.append(weight)
+        indices.append(index)
+    weight, index = torch.stack(weights), torch.stack(indices)
     return {"key": index.numpy().astype(np.float32), "weight": weight.numpy(),
             "coverage": weight.sum(-1).numpy()}
 
@@ -55,13 +59,14 @@ def edges(result: AttentionPatterns, layer: int, per_row: int = EDGES_PER_ROW) -
 def matrix(result: AttentionPatterns, layer: int, head: int, window: tuple[int, int, int, int],
            size: int = MATRIX_SIZE) -> dict[str, np.ndarray]:
     q0, q1, k0, k1 = window
-    block = result.patterns[layer, head, q0:q1, k0:k1].float().numpy()
+    block = result.pattern(layer, head, slice(q0, q1), slice(k0, k1))[0].numpy()
     return {"values": pooled_max(block, size)}
 
 
 def token(result: AttentionPatterns, layer: int, t: int) -> dict[str, np.ndarray]:
-    p = result.patterns[layer].float()
-    return {"from": p[:, t, :].numpy(), "to": p[:, :, t].numpy()}
+    row = result.pattern(layer, None, slice(t, t + 1))[:, 0]
+    column = result.pattern(layer, None, slice(None), slice(t, t + 1))[:, :, 0]
+    return {"from": row.numpy(), "to": column.numpy()}
 
 
 def qk(result: AttentionPatterns, layer: int, head: int) -> dict[str, np.ndarray]:

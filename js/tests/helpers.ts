@@ -30,7 +30,7 @@ export class FakeModel implements WidgetModel {
   save_changes(): void {
     this.saves += 1;
   }
-  send(): void {}
+  send(_content?: unknown, _callbacks?: unknown, _buffers?: unknown): void {}
   listenerCount(): number {
     let n = 0;
     for (const hs of this.handlers.values()) n += hs.length;

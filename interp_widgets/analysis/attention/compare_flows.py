@@ -61,6 +61,12 @@ class FlowComparison(Result):
     influence_a: torch.Tensor
     influence_b: torch.Tensor
 
+    def show(self, **kwargs):
+        """The interactive :class:`~interp_widgets.widgets.flow_view.FlowView` in two-model mode."""
+        from ...widgets.flow_view import FlowView
+
+        return FlowView(self, **kwargs)
+
     @property
     def shared(self) -> torch.Tensor:
         return self.edges_a & self.edges_b

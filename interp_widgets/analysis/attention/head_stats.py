@@ -148,6 +148,12 @@ class HeadStats(Result):
                          "baseline_offset": int(self.baseline_offset[d, r])})
         return rows
 
+    def show(self, **kwargs):
+        """The interactive :class:`~interp_widgets.widgets.head_stats_view.HeadStatsView`."""
+        from ...widgets.head_stats_view import HeadStatsView
+
+        return HeadStatsView(self, **kwargs)
+
     def figure(self, **kw):
         """Clark et al. Fig. 2 (attention to special tokens and punctuation per layer), Fig. 4
         (entropy per head vs uniform), Fig. 6 (MDS of heads) and Table 1 (syntax vs baseline)."""

@@ -87,6 +87,12 @@ class MassiveValues(Result):
     band: list | None = None
     note: str = ""
 
+    def show(self, **kwargs):
+        """The interactive :class:`~interp_widgets.widgets.massive_view.MassiveView`."""
+        from ...widgets.massive_view import MassiveView
+
+        return MassiveView(self, **kwargs)
+
     def mask(self, part: str = "q", top1: bool = False) -> torch.Tensor:
         """Massive dims [L, heads, D]: M > λ·mean_d M, or with ``top1`` the largest dim per head
         (the reference code's choice)."""

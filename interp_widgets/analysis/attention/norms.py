@@ -131,6 +131,12 @@ class AttentionNorms(Result):
     ln_name: str | None = None
     note: str = ""
 
+    def show(self, **kwargs):
+        """The interactive :class:`~interp_widgets.widgets.norm_view.NormView`."""
+        from ...widgets.norm_view import NormView
+
+        return NormView(self, **kwargs)
+
     def figure(self, layer: int | None = None, **kw):
         """Kobayashi 2020 Fig. 1 (α vs ‖Σ_h αf‖ of one layer) and 2021 Fig. 3 (mixing ratio per layer)."""
         import matplotlib.pyplot as plt

@@ -69,6 +69,13 @@ class Rollout(Result):
     joint: torch.Tensor
     residual: bool = True
 
+    def show(self, flow=None, **kwargs):
+        """The interactive :class:`~interp_widgets.widgets.flow_view.FlowView`; ``flow``: the
+        :class:`AttentionFlow` of the same text, shown next to the rollout."""
+        from ...widgets.flow_view import FlowView
+
+        return FlowView(self, flow=flow, **kwargs)
+
     def figure(self, token: int = -1, **kw):
         """Abnar & Zuidema Fig. 2/3: raw attention vs rollout of one output token, per layer."""
         token = check_position(token, len(self.tokens), "token")
@@ -89,6 +96,13 @@ class AttentionFlow(Result):
     values: torch.Tensor
     rollout: torch.Tensor
     residual: bool = True
+
+    def show(self, **kwargs):
+        """The interactive :class:`~interp_widgets.widgets.flow_view.FlowView` (flow vs rollout
+        heatmaps; the layer graph needs a :class:`Rollout`: ``rollout(...).show(flow=this)``)."""
+        from ...widgets.flow_view import FlowView
+
+        return FlowView(self, **kwargs)
 
     def figure(self, output: int | None = None, **kw):
         """Flow vs rollout: both [output token x input token] maps, and the bars of one output."""

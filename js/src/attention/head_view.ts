@@ -11,7 +11,7 @@ import { quotedTokenText, visibleTokenText } from "../lib/tokens";
 import type { SvgItem } from "../lib/export";
 import { MAX_ROWS, ROW_HEIGHT, rowWindow, scrollRows, selectedUnit, unitToToken, type ViewContext, type ViewOutput } from "./context";
 import {
-  aggregateUnits, edgesFromTopK, filterEdges, headColor, passesPairFilter, selectCumulative, type EdgeList,
+  aggregateUnits, edgeShown, edgesFromTopK, filterEdges, headColor, passesPairFilter, selectCumulative, type EdgeList,
 } from "./logic";
 
 const WIDTH = 560;
@@ -47,8 +47,6 @@ export async function drawHeadView(ctx: ViewContext, host: HTMLElement): Promise
   canvas.className = "iw-attn-canvas iw-head-canvas";
   host.appendChild(canvas);
   const g = setupCanvas(canvas, WIDTH, height);
-  const hover = Number(ctx.memo.hover ?? -1);
-  const hoverSide = String(ctx.memo.hoverSide ?? "");
   const chosen = selectedUnit(ctx);
   const yOf = (u: number) => {
     const r = (rowOf.get(u) ?? 0) - first;
@@ -58,43 +56,54 @@ export async function drawHeadView(ctx: ViewContext, host: HTMLElement): Promise
     const r = rowOf.get(u);
     return r !== undefined && r >= first && r < first + count;
   };
-  const lines: SvgItem[] = [];
-  g.lineWidth = 2;
-  for (let i = 0; i < all.w.length; i++) {
-    const q = all.q[i];
-    const k = all.k[i];
-    if (!inWindow(q) && !inWindow(k)) continue;
-    if (hover >= 0 && ((hoverSide === "q" && q !== hover) || (hoverSide === "k" && k !== hover))) continue;
-    const color = headColor(all.head[i]);
-    const opacity = Math.min(1, all.w[i]);
-    const [x1, y1, x2, y2] = [LABEL + 6, yOf(q), WIDTH - LABEL - 6, yOf(k)];
-    g.globalAlpha = opacity;
-    g.strokeStyle = color;
-    g.beginPath();
-    g.moveTo(x1, y1);
-    g.lineTo(x2, y2);
-    g.stroke();
-    lines.push({ kind: "line", x1, y1, x2, y2, stroke: color, opacity, width: 2 });
-  }
-  g.globalAlpha = 1;
-  g.font = `12px ${theme.monoFontFamily}`;
-  g.textBaseline = "middle";
-  const texts: SvgItem[] = [];
-  for (let r = first; r < first + count; r++) {
-    const u = order[r];
-    const y = 4 + (r - first) * ROW_HEIGHT + ROW_HEIGHT / 2;
-    const label = fitText(g, visibleTokenText(units.labels[u]), LABEL - 10);
-    const strong = u === chosen || u === hover;
-    g.fillStyle = strong ? theme.accent : theme.foreground;
-    g.globalAlpha = units.special[u] ? 0.6 : 1;
-    g.textAlign = "right";
-    g.fillText(label, LABEL, y);
-    g.textAlign = "left";
-    g.fillText(label, WIDTH - LABEL, y);
-    texts.push({ kind: "text", x: LABEL, y: y + 4, text: label, anchor: "end", fill: "#111", size: 11 });
-    texts.push({ kind: "text", x: WIDTH - LABEL, y: y + 4, text: label, anchor: "start", fill: "#111", size: 11 });
-  }
-  g.globalAlpha = 1;
+  let lines: SvgItem[] = [];
+  let texts: SvgItem[] = [];
+  // Hover repaints this canvas in place: the element (and its listeners) outlives hover changes,
+  // so a click right after a hover lands on the live canvas.
+  const paint = (): void => {
+    const hover = Number(ctx.memo.hover ?? -1);
+    const hoverSide = String(ctx.memo.hoverSide ?? "");
+    g.clearRect(0, 0, WIDTH, height);
+    lines = [];
+    texts = [];
+    g.lineWidth = 2;
+    for (let i = 0; i < all.w.length; i++) {
+      const q = all.q[i];
+      const k = all.k[i];
+      if (!inWindow(q) && !inWindow(k)) continue;
+      if (!edgeShown(q, k, hover, hoverSide)) continue;
+      const color = headColor(all.head[i]);
+      const opacity = Math.min(1, all.w[i]);
+      const [x1, y1, x2, y2] = [LABEL + 6, yOf(q), WIDTH - LABEL - 6, yOf(k)];
+      g.globalAlpha = opacity;
+      g.strokeStyle = color;
+      g.beginPath();
+      g.moveTo(x1, y1);
+      g.lineTo(x2, y2);
+      g.stroke();
+      lines.push({ kind: "line", x1, y1, x2, y2, stroke: color, opacity, width: 2 });
+    }
+    g.globalAlpha = 1;
+    g.font = `12px ${theme.monoFontFamily}`;
+    g.textBaseline = "middle";
+    for (let r = first; r < first + count; r++) {
+      const u = order[r];
+      const y = 4 + (r - first) * ROW_HEIGHT + ROW_HEIGHT / 2;
+      const label = fitText(g, visibleTokenText(units.labels[u]), LABEL - 10);
+      const strong = u === chosen || u === hover;
+      g.fillStyle = strong ? theme.accent : theme.foreground;
+      g.globalAlpha = units.special[u] ? 0.6 : 1;
+      g.textAlign = "right";
+      g.fillText(label, LABEL, y);
+      g.textAlign = "left";
+      g.fillText(label, WIDTH - LABEL, y);
+      texts.push({ kind: "text", x: LABEL, y: y + 4, text: label, anchor: "end", fill: "#111", size: 11 });
+      texts.push({ kind: "text", x: WIDTH - LABEL, y: y + 4, text: label, anchor: "start", fill: "#111", size: 11 });
+    }
+    g.globalAlpha = 1;
+    canvas.dataset.hover = String(hover);
+  };
+  paint();
   canvas.dataset.edges = String(all.w.length);
   canvas.dataset.rows = String(count);
   canvas.dataset.units = String(order.length);
@@ -113,17 +122,17 @@ export async function drawHeadView(ctx: ViewContext, host: HTMLElement): Promise
       const t = unitToToken(ctx, u);
       ctx.tooltip.show([`#${t} ${quotedTokenText(units.labels[u])}`, side === "q" ? "attends from here" : "attended to"], event.clientX, event.clientY);
     } else ctx.tooltip.hide();
-    if (u !== hover || side !== hoverSide) {
+    if (u !== ctx.memo.hover || side !== ctx.memo.hoverSide) {
       ctx.memo.hover = u;
       ctx.memo.hoverSide = side;
-      ctx.redraw();
+      paint();
     }
   });
   canvas.addEventListener("mouseleave", () => {
     ctx.tooltip.hide();
-    if (hover >= 0) {
+    if (Number(ctx.memo.hover ?? -1) >= 0) {
       ctx.memo.hover = -1;
-      ctx.redraw();
+      paint();
     }
   });
   canvas.addEventListener("mousedown", (event) => {

@@ -217,3 +217,14 @@ export function headColor(head: number): string {
   if (head < PALETTE.length) return PALETTE[head];
   return `hsl(${Math.round((head * 137.508) % 360)}, 65%, 45%)`;
 }
+
+/**
+ * Whether the head view draws edge q→k while `hover` is under the pointer on
+ * `side` ("q": the query column, "k": the key column; -1 or "" = no hover).
+ */
+export function edgeShown(q: number, k: number, hover: number, side: string): boolean {
+  if (hover < 0) return true;
+  if (side === "q") return q === hover;
+  if (side === "k") return k === hover;
+  return true;
+}

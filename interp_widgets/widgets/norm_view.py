@@ -1,0 +1,87 @@
+"""NormView: attention weights α next to the norms ‖αf(x)‖ (Kobayashi et al. 2020) per layer and
+head, and the mixing-ratio curves Attn-N / AttnRes-N / AttnResLn-N across layers (2021)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import traitlets
+from traitlets import TraitError
+
+from ..analysis.attention.norms import AttentionNorms
+from ._base import ArrayTrait, InterpWidget
+
+
+class NormView(InterpWidget):
+    """Views of an :class:`AttentionNorms` result (axis 0 = the analysed ``layers``).
+
+    Eager data: ``alpha`` and ``weighted`` [L, H, T, T] (α and ‖α^h_ij f^h(x_j)‖), ``summed``
+    [L, T, T] (‖Σ_h α f‖, Attn-N), ``with_residual`` and ``with_ln`` [L, T, T] (AttnRes-N,
+    AttnResLn-N; NaN where undefined), ``mixing`` [L, 3, T] in the order of ``kinds``.
+    State: ``layer`` (an index into ``layers``), ``head`` (-1 = all heads: mean α and Attn-N),
+    ``norm`` (the right-hand matrix: ``"weighted"`` or one of ``kinds``), ``token`` (-1 none).
+    """
+
+    _bundle = "norm_view"
+
+    tokens = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    layers = traitlets.List(traitlets.Int()).tag(sync=True)
+    kinds = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    n_heads = traitlets.Int(0).tag(sync=True)
+    note = traitlets.Unicode("").tag(sync=True)
+    alpha = ArrayTrait(ndim=4, wire_dtype="float16")
+    weighted = ArrayTrait(ndim=4)
+    summed = ArrayTrait(ndim=3)
+    with_residual = ArrayTrait(ndim=3)
+    with_ln = ArrayTrait(ndim=3)
+    mixing = ArrayTrait(ndim=3)
+
+    layer = traitlets.Int(0).tag(sync=True)
+    head = traitlets.Int(-1).tag(sync=True)
+    norm = traitlets.Unicode("weighted").tag(sync=True)
+    token = traitlets.Int(-1).tag(sync=True)
+
+    def __init__(self, result: AttentionNorms, **kwargs: Any) -> None:
+        if not isinstance(result, AttentionNorms):
+            raise TypeError(f"NormView shows an AttentionNorms result (from iw.attention.norms), "
+                            f"got {type(result).__name__}")
+        self.result = result
+        super().__init__(tokens=list(result.tokens), layers=[int(l) for l in result.layers],
+                         kinds=list(result.kinds), n_heads=int(result.alpha.shape[1]), note=result.note,
+                         alpha=result.alpha, weighted=result.weighted, summed=result.summed,
+                         with_residual=result.with_residual, with_ln=result.with_ln, mixing=result.mixing,
+                         **kwargs)
+
+    @traitlets.validate("layer")
+    def _check_layer(self, proposal):
+        value = proposal["value"]
+        if not 0 <= value < max(len(self.layers), 1):
+            raise TraitError(f"NormView.layer indexes the analysed layers {self.layers}: must be in "
+                             f"[0, {len(self.layers)}), got {value!r}")
+        return value
+
+    @traitlets.validate("head")
+    def _check_head(self, proposal):
+        value = proposal["value"]
+        if not -1 <= value < max(self.n_heads, 1):
+            raise TraitError(f"NormView.head must be in [-1, {self.n_heads}) (-1 = all heads), got {value!r}")
+        return value
+
+    @traitlets.validate("norm")
+    def _check_norm(self, proposal):
+        value = proposal["value"]
+        allowed = ["weighted", *self.kinds]
+        if self.kinds and value not in allowed:
+            raise TraitError(f"NormView.norm must be one of {allowed}, got {value!r}")
+        return value
+
+    @traitlets.validate("token")
+    def _check_token(self, proposal):
+        value = proposal["value"]
+        if not -1 <= value < len(self.tokens):
+            raise TraitError(f"NormView.token must be in [-1, {len(self.tokens)}), got {value!r}")
+        return value
+
+    def _repr_fields(self) -> list[tuple[str, str]]:
+        return [("tokens", str(len(self.tokens))), ("layers", repr(self.layers)), ("heads", str(self.n_heads)),
+                ("layer", str(self.layer)), ("head", str(self.head)), ("norm", repr(self.norm))]

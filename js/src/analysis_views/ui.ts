@@ -1,0 +1,203 @@
+/** DOM pieces shared by the attention-analysis views: frame, controls, labelled heatmap panels. */
+
+import { paintMatrix, setupCanvas, fitText } from "../lib/canvas";
+import { sequentialScale, type ColorScale } from "../lib/colors";
+import { buildSvg, canvasToPng, download } from "../lib/export";
+import { formatNumber } from "../lib/format";
+import type { RenderProps } from "../lib/model";
+import { injectStyles, ROOT_CLASS } from "../lib/styles";
+import { themeColors, type ThemeColors } from "../lib/theme";
+import { visibleTokenText } from "../lib/tokens";
+import { Tooltip } from "../lib/tooltip";
+
+const CSS = `
+.iw-analysis .iw-av-toolbar { display: flex; flex-wrap: wrap; gap: 6px 12px; align-items: center; margin-bottom: 6px; }
+.iw-analysis .iw-av-content { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
+.iw-analysis .iw-av-note { font-size: 11px; opacity: 0.8; margin-top: 4px; white-space: pre-wrap; }
+.iw-analysis .iw-av-error { color: #b00020; font-size: 12px; }
+.iw-analysis canvas { display: block; }
+`;
+
+export interface Frame {
+  doc: Document;
+  root: HTMLDivElement;
+  toolbar: HTMLDivElement;
+  content: HTMLDivElement;
+  note: HTMLDivElement;
+  tooltip: Tooltip;
+  theme(): ThemeColors;
+  destroy(): void;
+}
+
+/** The root element of a view (class `iw-analysis iw-<name>`), with toolbar, content and note. */
+export function frame({ el }: RenderProps, name: string): Frame {
+  const doc = el.ownerDocument;
+  injectStyles(doc);
+  if (!doc.getElementById("iw-analysis-style")) {
+    const style = doc.createElement("style");
+    style.id = "iw-analysis-style";
+    style.textContent = CSS;
+    doc.head.appendChild(style);
+  }
+  const root = doc.createElement("div");
+  root.className = `${ROOT_CLASS} iw-analysis iw-${name}`;
+  const toolbar = doc.createElement("div");
+  toolbar.className = "iw-av-toolbar";
+  const content = doc.createElement("div");
+  content.className = "iw-av-content";
+  const note = doc.createElement("div");
+  note.className = "iw-av-note";
+  root.append(toolbar, content, note);
+  el.appendChild(root);
+  const tooltip = new Tooltip(root);
+  return { doc, root, toolbar, content, note, tooltip, theme: () => themeColors(root),
+    destroy: () => { tooltip.destroy(); root.remove(); } };
+}
+
+export function labelled(doc: Document, text: string, control: HTMLElement): HTMLLabelElement {
+  const label = doc.createElement("label");
+  label.append(doc.createTextNode(`${text} `), control);
+  return label;
+}
+
+export function select(doc: Document, name: string, options: readonly [string, string][], value: string,
+  onChange: (value: string) => void): HTMLSelectElement {
+  const el = doc.createElement("select");
+  el.name = name;
+  for (const [v, text] of options) {
+    const opt = doc.createElement("option");
+    opt.value = v;
+    opt.textContent = text;
+    el.appendChild(opt);
+  }
+  el.value = value;
+  el.addEventListener("change", () => onChange(el.value));
+  return el;
+}
+
+export function slider(doc: Document, name: string, value: number, min: number, max: number, step: number,
+  onChange: (value: number) => void): HTMLInputElement {
+  const el = doc.createElement("input");
+  el.type = "range";
+  el.name = name;
+  el.min = String(min);
+  el.max = String(max);
+  el.step = String(step);
+  el.value = String(value);
+  el.addEventListener("change", () => onChange(Number(el.value)));
+  return el;
+}
+
+export function checkbox(doc: Document, name: string, checked: boolean, onChange: (value: boolean) => void): HTMLInputElement {
+  const el = doc.createElement("input");
+  el.type = "checkbox";
+  el.name = name;
+  el.checked = checked;
+  el.addEventListener("change", () => onChange(el.checked));
+  return el;
+}
+
+export function button(doc: Document, text: string, onClick: () => void): HTMLButtonElement {
+  const el = doc.createElement("button");
+  el.type = "button";
+  el.textContent = text;
+  el.addEventListener("click", onClick);
+  return el;
+}
+
+/** PNG and SVG (the canvas as an image) download buttons for the canvases `canvases()` returns. */
+export function exportButtons(doc: Document, name: string, canvases: () => HTMLCanvasElement[]): HTMLButtonElement[] {
+  const png = button(doc, "PNG", () => {
+    canvases().forEach((c, i) => void canvasToPng(c).then((blob) => download(doc, blob, `${name}-${i}.png`)));
+  });
+  const svg = button(doc, "SVG", () => {
+    canvases().forEach((c, i) => {
+      const width = parseFloat(c.style.width);
+      const height = parseFloat(c.style.height);
+      const text = buildSvg(doc, width, height, [{ kind: "image", x: 0, y: 0, width, height, href: c.toDataURL("image/png") }]);
+      download(doc, new Blob([text], { type: "image/svg+xml" }), `${name}-${i}.svg`);
+    });
+  });
+  return [png, svg];
+}
+
+export interface HeatmapOptions {
+  title: string;
+  rowLabels?: readonly string[];
+  colLabels?: readonly string[];
+  scale?: ColorScale;
+  cell?: number;
+  /** Tooltip lines for cell (i, j). */
+  describe?: (i: number, j: number, value: number) => string[];
+  onClick?: (i: number, j: number) => void;
+  /** Extra drawing on top of the matrix, given the cell size and origin. */
+  overlay?: (g: CanvasRenderingContext2D, cellW: number, cellH: number, x0: number, y0: number) => void;
+  className?: string;
+  masked?: (i: number, j: number) => boolean;
+}
+
+const LABEL_W = 70;
+const TITLE_H = 18;
+
+/**
+ * A canvas with a titled [rows, cols] heatmap, token labels on the left and below (when given,
+ * drawn as canvas text, never markup), hover tooltips and clicks.
+ */
+export function heatmapPanel(fr: Frame, values: Float32Array, rows: number, cols: number, opts: HeatmapOptions): HTMLCanvasElement {
+  const theme = fr.theme();
+  const canvas = fr.doc.createElement("canvas");
+  canvas.className = `iw-av-heatmap ${opts.className ?? ""}`.trim();
+  const cell = opts.cell ?? Math.max(3, Math.min(18, Math.floor(260 / Math.max(rows, cols, 1))));
+  const left = opts.rowLabels ? LABEL_W : 8;
+  const bottom = opts.colLabels ? LABEL_W : 8;
+  const width = left + cols * cell + 8;
+  const height = TITLE_H + rows * cell + bottom;
+  const g = setupCanvas(canvas, width, height);
+  g.fillStyle = theme.background;
+  g.fillRect(0, 0, width, height);
+  let max = 0;
+  for (const v of values) if (Number.isFinite(v) && v > max) max = v;
+  const scale = opts.scale ?? sequentialScale(0, max || 1);
+  paintMatrix(g, values, rows, cols, scale, [left, TITLE_H, cols * cell, rows * cell], opts.masked);
+  opts.overlay?.(g, cell, cell, left, TITLE_H);
+  g.fillStyle = theme.foreground;
+  g.font = `11px ${theme.fontFamily}`;
+  g.textBaseline = "middle";
+  g.fillText(fitText(g, opts.title, width - 4), 2, TITLE_H / 2);
+  g.font = `${Math.min(11, Math.max(7, cell - 1))}px ${theme.monoFontFamily}`;
+  if (opts.rowLabels && cell >= 7) {
+    g.textAlign = "right";
+    opts.rowLabels.forEach((t, i) => g.fillText(fitText(g, visibleTokenText(t), LABEL_W - 6), left - 3, TITLE_H + (i + 0.5) * cell));
+  }
+  if (opts.colLabels && cell >= 7) {
+    g.save();
+    g.translate(left, TITLE_H + rows * cell + 3);
+    g.rotate(Math.PI / 2);
+    g.textAlign = "left";
+    opts.colLabels.forEach((t, j) => g.fillText(fitText(g, visibleTokenText(t), LABEL_W - 6), 0, -(j + 0.5) * cell));
+    g.restore();
+  }
+  canvas.dataset.rows = String(rows);
+  canvas.dataset.cols = String(cols);
+  const cellAt = (event: MouseEvent): [number, number] => {
+    const box = canvas.getBoundingClientRect();
+    const j = Math.floor((event.clientX - box.left - left) / cell);
+    const i = Math.floor((event.clientY - box.top - TITLE_H) / cell);
+    return i >= 0 && i < rows && j >= 0 && j < cols ? [i, j] : [-1, -1];
+  };
+  canvas.addEventListener("mousemove", (event) => {
+    const [i, j] = cellAt(event);
+    if (i < 0) return fr.tooltip.hide();
+    const v = values[i * cols + j];
+    fr.tooltip.show(opts.describe ? opts.describe(i, j, v) : [`(${i}, ${j}) ${formatNumber(v)}`], event.clientX, event.clientY);
+  });
+  canvas.addEventListener("mouseleave", () => fr.tooltip.hide());
+  if (opts.onClick) {
+    canvas.style.cursor = "pointer";
+    canvas.addEventListener("click", (event) => {
+      const [i, j] = cellAt(event);
+      if (i >= 0) opts.onClick?.(i, j);
+    });
+  }
+  return canvas;
+}

@@ -1,0 +1,1 @@
+"""Tests of the hidden-state analyses (interp_widgets.hidden)."""
