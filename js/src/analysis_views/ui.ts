@@ -9,6 +9,7 @@ import { injectStyles, ROOT_CLASS } from "../lib/styles";
 import { themeColors, type ThemeColors } from "../lib/theme";
 import { visibleTokenText } from "../lib/tokens";
 import { Tooltip } from "../lib/tooltip";
+export { labelled, select } from "../lib/controls";
 
 const CSS = `
 .iw-analysis .iw-av-toolbar { display: flex; flex-wrap: wrap; gap: 6px 12px; align-items: center; margin-bottom: 6px; }
@@ -54,26 +55,6 @@ export function frame({ el }: RenderProps, name: string): Frame {
     destroy: () => { tooltip.destroy(); root.remove(); } };
 }
 
-export function labelled(doc: Document, text: string, control: HTMLElement): HTMLLabelElement {
-  const label = doc.createElement("label");
-  label.append(doc.createTextNode(`${text} `), control);
-  return label;
-}
-
-export function select(doc: Document, name: string, options: readonly [string, string][], value: string,
-  onChange: (value: string) => void): HTMLSelectElement {
-  const el = doc.createElement("select");
-  el.name = name;
-  for (const [v, text] of options) {
-    const opt = doc.createElement("option");
-    opt.value = v;
-    opt.textContent = text;
-    el.appendChild(opt);
-  }
-  el.value = value;
-  el.addEventListener("change", () => onChange(el.value));
-  return el;
-}
 
 export function slider(doc: Document, name: string, value: number, min: number, max: number, step: number,
   onChange: (value: number) => void): HTMLInputElement {

@@ -1,25 +1,11 @@
 /** Toolbar controls of the attention view (plain DOM; labels set as text). */
 
-export function labelled(doc: Document, text: string, control: HTMLElement): HTMLLabelElement {
-  const label = doc.createElement("label");
-  label.className = "iw-attn-control";
-  label.append(doc.createTextNode(`${text} `), control);
-  return label;
-}
+import { labelled as labelledControl } from "../lib/controls";
 
-export function select(doc: Document, name: string, options: readonly [string, string][], value: string,
-  onChange: (value: string) => void): HTMLSelectElement {
-  const el = doc.createElement("select");
-  el.name = name;
-  for (const [v, text] of options) {
-    const opt = doc.createElement("option");
-    opt.value = v;
-    opt.textContent = text;
-    el.appendChild(opt);
-  }
-  el.value = value;
-  el.addEventListener("change", () => onChange(el.value));
-  return el;
+export { select } from "../lib/controls";
+
+export function labelled(doc: Document, text: string, control: HTMLElement): HTMLLabelElement {
+  return labelledControl(doc, text, control, "iw-attn-control");
 }
 
 export function checkbox(doc: Document, name: string, checked: boolean, onChange: (value: boolean) => void): HTMLInputElement {
