@@ -11,11 +11,10 @@
 import { decodeArray, type ArrayPayload, type NdArray } from "./lib/arrays";
 import { fitText, setupCanvas } from "./lib/canvas";
 import { formatNumber } from "./lib/format";
-import { onChanges, type RenderProps } from "./lib/model";
-import { watchTheme } from "./lib/theme";
+import type { RenderProps } from "./lib/model";
 import { quotedTokenText, visibleTokenText } from "./lib/tokens";
 import { classCounts, classEdges, graphEdges, slab, type Edge } from "./analysis_views/logic";
-import { exportButtons, frame, heatmapPanel, labelled, select, slider, type Frame } from "./analysis_views/ui";
+import { exportButtons, frame, redrawOn, heatmapPanel, labelled, select, slider, type Frame } from "./analysis_views/ui";
 
 const CLASS_COLORS = ["", "#8c8c8c", "#1f77b4", "#ff7f0e"];
 const LABEL_H = 64;
@@ -196,14 +195,7 @@ function render(props: RenderProps): () => void {
     fr.note.textContent = note;
   };
 
-  const stop = onChanges(model, ["layer", "token", "threshold"], draw);
-  const stopTheme = watchTheme(draw, doc);
-  draw();
-  return () => {
-    stop();
-    stopTheme();
-    fr.destroy();
-  };
+  return redrawOn(fr, model, ["layer", "token", "threshold"], draw);
 }
 
 export default { render };

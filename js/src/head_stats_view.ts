@@ -10,10 +10,9 @@ import { decodeArray, type ArrayPayload, type NdArray } from "./lib/arrays";
 import { setupCanvas } from "./lib/canvas";
 import { rgbToCss } from "./lib/colors";
 import { formatNumber } from "./lib/format";
-import { onChanges, type RenderProps } from "./lib/model";
-import { watchTheme } from "./lib/theme";
+import type { RenderProps } from "./lib/model";
 import { layerColor, linearMap, nearestPoint, scatterPoints, type Point } from "./analysis_views/logic";
-import { exportButtons, frame, labelled, select } from "./analysis_views/ui";
+import { exportButtons, frame, redrawOn, labelled, select } from "./analysis_views/ui";
 
 const W = 460;
 const H = 330;
@@ -180,14 +179,7 @@ function render(props: RenderProps): () => void {
     fr.note.textContent = sel.length === 2 ? `selected: layer ${sel[0]}, head ${sel[1]}` : `${points.length} heads; click one to select it`;
   };
 
-  const stop = onChanges(model, ["mode", "x_stat", "y_stat", "selected_head"], draw);
-  const stopTheme = watchTheme(draw, doc);
-  draw();
-  return () => {
-    stop();
-    stopTheme();
-    fr.destroy();
-  };
+  return redrawOn(fr, model, ["mode", "x_stat", "y_stat", "selected_head"], draw);
 }
 
 export default { render };

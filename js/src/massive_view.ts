@@ -10,10 +10,9 @@ import { decodeArray, type ArrayPayload, type NdArray } from "./lib/arrays";
 import { setupCanvas } from "./lib/canvas";
 import { sequentialScale } from "./lib/colors";
 import { formatNumber } from "./lib/format";
-import { onChanges, type RenderProps } from "./lib/model";
-import { watchTheme } from "./lib/theme";
+import type { RenderProps } from "./lib/model";
 import { massiveColumns, slab } from "./analysis_views/logic";
-import { checkbox, exportButtons, frame, heatmapPanel, labelled, select, type Frame } from "./analysis_views/ui";
+import { checkbox, exportButtons, frame, redrawOn, heatmapPanel, labelled, select, type Frame } from "./analysis_views/ui";
 
 const PARTS = ["q", "k", "v"] as const;
 const MARK = "#d62728";
@@ -137,14 +136,7 @@ function render(props: RenderProps): () => void {
     fr.note.textContent = `massive: M > ${formatNumber(lam)} \u00d7 mean over dims of the head (red boxes; \u25b2 marks such dims) over ${String(model.get("n_tokens"))} tokens\n${summary.join("\n")}` + (note ? `\n${note}` : "");
   };
 
-  const stop = onChanges(model, ["layer", "log_scale"], draw);
-  const stopTheme = watchTheme(draw, doc);
-  draw();
-  return () => {
-    stop();
-    stopTheme();
-    fr.destroy();
-  };
+  return redrawOn(fr, model, ["layer", "log_scale"], draw);
 }
 
 export default { render };

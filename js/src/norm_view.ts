@@ -9,11 +9,10 @@
 import { decodeArray, type ArrayPayload, type NdArray } from "./lib/arrays";
 import { setupCanvas } from "./lib/canvas";
 import { formatNumber } from "./lib/format";
-import { onChanges, type RenderProps } from "./lib/model";
-import { watchTheme } from "./lib/theme";
+import type { RenderProps } from "./lib/model";
 import { quotedTokenText } from "./lib/tokens";
 import { meanLeading, mixingCurves, slab } from "./analysis_views/logic";
-import { exportButtons, frame, heatmapPanel, labelled, select, type Frame } from "./analysis_views/ui";
+import { exportButtons, frame, redrawOn, heatmapPanel, labelled, select, type Frame } from "./analysis_views/ui";
 
 const CURVE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c"];
 
@@ -175,14 +174,7 @@ function render(props: RenderProps): () => void {
     fr.note.textContent = text;
   };
 
-  const stop = onChanges(model, ["layer", "head", "norm", "token"], draw);
-  const stopTheme = watchTheme(draw, doc);
-  draw();
-  return () => {
-    stop();
-    stopTheme();
-    fr.destroy();
-  };
+  return redrawOn(fr, model, ["layer", "head", "norm", "token"], draw);
 }
 
 export default { render };

@@ -6,10 +6,11 @@ import { buildSvg, canvasToPng, download } from "../lib/export";
 import { formatNumber } from "../lib/format";
 import type { RenderProps } from "../lib/model";
 import { injectStyles, ROOT_CLASS } from "../lib/styles";
-import { themeColors, type ThemeColors } from "../lib/theme";
+import { themeColors, watchTheme, type ThemeColors } from "../lib/theme";
 import { visibleTokenText } from "../lib/tokens";
 import { Tooltip } from "../lib/tooltip";
 export { labelled, select } from "../lib/controls";
+import { onChanges, type WidgetModel } from "../lib/model";
 
 const CSS = `
 .iw-analysis .iw-av-toolbar { display: flex; flex-wrap: wrap; gap: 6px 12px; align-items: center; margin-bottom: 6px; }
@@ -181,4 +182,16 @@ export function heatmapPanel(fr: Frame, values: Float32Array, rows: number, cols
     });
   }
   return canvas;
+}
+
+/** Draw now and again whenever one of ``keys`` or the theme changes; returns the view's cleanup. */
+export function redrawOn(fr: Frame, model: WidgetModel, keys: readonly string[], draw: () => void): () => void {
+  const stop = onChanges(model, keys, draw);
+  const stopTheme = watchTheme(draw, fr.doc);
+  draw();
+  return () => {
+    stop();
+    stopTheme();
+    fr.destroy();
+  };
 }
