@@ -29,6 +29,8 @@ elif str(ROOT) not in sys.path:
 BENCHMARKS = {  # name -> module under benchmarks/
     "trace_capture": "benchmarks.trace_capture",
     "attention_flow": "benchmarks.attention_flow",
+    "dig_graph": "benchmarks.dig_graph",
+    "attention_views": "benchmarks.attention_views",
 }
 THREADS = 2
 

@@ -58,6 +58,8 @@ METHODS: tuple[Method, ...] = (
     Method("What does BERT look at? (Clark et al. 2019)", (3,), ("attention.head_stats",)),
     Method("Transformer interpretability beyond attention (Chefer et al. 2021)", (1, 2, 3, 4, 5),
            ("attribution.chefer",)),
+    Method("Perturbation faithfulness: MoRF/LeRF curves, log-odds, comprehensiveness, sufficiency",
+           (1, 5), ("attribution.faithfulness",)),
     Method("Attention flows across fine-tuning (DeRose et al. 2020)", (3, 4), ("attention.compare_flows",)),
     Method("bertviz views: head, model, neuron", (3,), ("attention.patterns",)),
     Method("ecco: generation, logit lens, neuron factors, CKA", (4, 5),

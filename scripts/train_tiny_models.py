@@ -387,6 +387,65 @@ class MLMData:
         return torch.from_numpy(x), torch.from_numpy(y)
 
 
+@dataclass
+class InductionData:
+    """Batches of the induction phase: text windows in which a span (random tokens, or copied
+    text) occurs twice, and periodic random-token sequences; the loss on the first occurrence of
+    random tokens is masked."""
+    stream: np.ndarray
+    bos_id: int | None
+    rand_lo: int
+    rand_hi: int
+    p_rep: float = 0.3        # share of text windows with a repeated span
+    p_random_span: float = 0.7
+    periods: tuple = (4, 51)  # period lengths of the periodic sequences
+
+    def _frame(self, B: int, T: int):
+        off = 1 if self.bos_id is not None else 0
+        x = np.empty((B, T), dtype=np.int64)
+        y = np.empty((B, T), dtype=np.int64)
+        if off:
+            x[:, 0] = self.bos_id
+            y[:, 0] = -100
+        return x, y, off
+
+    def text(self, rng: np.random.Generator, B: int = 16, T: int = 128):
+        x, y, off = self._frame(B, T)
+        n = T - off
+        for b in range(B):
+            s = int(rng.integers(0, len(self.stream) - n))
+            toks = self.stream[s:s + n].copy()
+            lab = toks.copy()
+            if rng.random() < self.p_rep:
+                L = int(rng.integers(5, min(60, n // 2)))
+                if rng.random() < self.p_random_span:
+                    span = rng.integers(self.rand_lo, self.rand_hi, L)
+                else:
+                    s2 = int(rng.integers(0, len(self.stream) - L))
+                    span = self.stream[s2:s2 + L]
+                p1 = int(rng.integers(0, n - 2 * L))
+                p2 = int(rng.integers(p1 + L, n - L + 1))
+                toks[p1:p1 + L] = span
+                toks[p2:p2 + L] = span
+                lab = toks.copy()
+                lab[p1:p1 + L] = -100
+            x[b, off:] = toks
+            y[b, off:] = lab
+        return torch.from_numpy(x), torch.from_numpy(y)
+
+    def periodic(self, rng: np.random.Generator, B: int = 32, T: int = 101):
+        x, y, off = self._frame(B, T)
+        n = T - off
+        for b in range(B):
+            L = int(rng.integers(*self.periods))
+            toks = np.resize(rng.integers(self.rand_lo, self.rand_hi, L), n)
+            lab = toks.copy()
+            lab[:L] = -100
+            x[b, off:] = toks
+            y[b, off:] = lab
+        return torch.from_numpy(x), torch.from_numpy(y)
+
+
 # ----------------------------------------------------------------------------
 # Models
 # ----------------------------------------------------------------------------
@@ -409,6 +468,9 @@ class Spec:
     long_seq: int = 512
     p_rep_early: float = 0.7  # share of repeated-span sequences during the first early_frac of steps
     early_frac: float = 0.25
+    induction_steps: int = 0  # phase 2 (causal models): see induction_phase
+    induction_lr: float = 1e-3
+    induction_decay_from: float = 0.5  # share of the phase after which lr decays, periodic batches thin out
     extra: dict = field(default_factory=dict)
 
 
@@ -417,9 +479,10 @@ class Spec:
 # pass --steps/--batch; the exact command used for a shipped model is written in its card.
 SPECS = {
     "tiny-llama": Spec("tiny-llama", d=128, layers=4, heads=4, kv_heads=2, ffn=384, steps=2000, batch=16,
-                       seq=128, lr=3e-3, warmup=50, p_rep=0.3, long_frac=0.1),
+                       seq=128, lr=3e-3, warmup=50, p_rep=0.3, long_frac=0.1, induction_steps=2000),
     "tiny-gpt2": Spec("tiny-gpt2", d=128, layers=4, heads=4, kv_heads=4, ffn=512, steps=2000, batch=16,
-                      seq=128, lr=3e-3, warmup=50, p_rep=0.3, long_frac=0.1),
+                      seq=128, lr=3e-3, warmup=50, p_rep=0.3, long_frac=0.1, induction_steps=3000,
+                      induction_decay_from=1.0),
     "tiny-bert": Spec("tiny-bert", d=128, layers=4, heads=4, kv_heads=4, ffn=512, steps=1500, batch=32,
                       seq=128, lr=1e-3, warmup=150, p_rep=0.0, long_frac=0.1),
 }
@@ -649,6 +712,53 @@ def train(model, spec: Spec, batch_fn, eval_fn, log_every=50, eval_every=500, ma
     return {"steps": step + 1, "tokens_seen": tokens, "wall_time_s": time.time() - t0, "history": hist}
 
 
+INDUCTION_SEED = 7
+
+
+def induction_split(spec: Spec) -> int:
+    """First step of the decay part of the induction phase."""
+    return int(spec.induction_steps * spec.induction_decay_from)
+
+
+def induction_lr_at(step: int, spec: Spec) -> float:
+    """Warm-up over 50 steps, constant until :func:`induction_split`, then cosine decay to 5 %."""
+    half = induction_split(spec)
+    if step < half:
+        return spec.induction_lr * min(1.0, (step + 1) / 50)
+    q = (step + 1 - half) / (spec.induction_steps - half)
+    return spec.induction_lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * q)))
+
+
+def induction_phase(model, spec: Spec, data: InductionData, eval_fn, log_every=100):
+    """Phase 2 of the causal models: copying forms on periodic random-token batches (every other
+    step before :func:`induction_split`, every fourth step after it) while the steps in between
+    keep training on text with repeated spans. AdamW without weight decay, gradient clipping 1.0."""
+    torch.manual_seed(INDUCTION_SEED)
+    rng = np.random.default_rng(INDUCTION_SEED)
+    opt = torch.optim.AdamW(model.parameters(), lr=spec.induction_lr, betas=(0.9, 0.95), weight_decay=0.0)
+    model.train()
+    t0, tokens, hist = time.time(), 0, []
+    half = induction_split(spec)
+    for step in range(spec.induction_steps):
+        for g in opt.param_groups:
+            g["lr"] = induction_lr_at(step, spec)
+        periodic = step % 2 == 0 if step < half else step % 4 == 0
+        x, y = data.periodic(rng) if periodic else data.text(rng)
+        loss = model(input_ids=x, labels=y).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        tokens += x.numel()
+        if (step + 1) % log_every == 0 or step == spec.induction_steps - 1:
+            el = time.time() - t0
+            log(f"{spec.name} induction step {step + 1}/{spec.induction_steps} loss {loss.item():.3f} "
+                f"lr {induction_lr_at(step, spec):.2e} {el / 60:.1f} min {json.dumps(eval_fn())}")
+            hist.append({"step": step + 1, "loss": round(loss.item(), 4), "elapsed_s": round(el, 1)})
+            model.train()
+    return {"steps": spec.induction_steps, "tokens_seen": tokens, "wall_time_s": time.time() - t0, "history": hist}
+
+
 def count_params(model):
     seen, n = set(), 0
     for p in model.parameters():
@@ -693,13 +803,56 @@ TOKENIZER_TEXT = {
 }
 
 
+def training_lines(spec: Spec, info: dict) -> list[str]:
+    """The card's description of the main training run (phase 1)."""
+    name, tr = spec.name, info["train"]
+    lines = [
+        f"* objective: {'masked LM (15 % of tokens; 80 % [MASK], 10 % random, 10 % unchanged)' if name == 'tiny-bert' else 'next-token prediction'}",
+        f"* steps: {tr['steps']}, batch {spec.batch} x {spec.seq} tokens"
+        + (f"; the last {int(spec.long_frac * 100)} % of steps use {spec.long_seq}-token sequences "
+           f"(batch {max(1, spec.batch * spec.seq // spec.long_seq)}) so that all 512 positions are trained"
+           if spec.long_frac else ""),
+        f"* tokens seen: {tr['tokens_seen']:,}",
+        f"* optimiser: AdamW (betas 0.9/0.95, weight decay 0.1 on matrices), peak lr {spec.lr}, "
+        f"{spec.warmup} warm-up steps, cosine decay to 10 %, gradient clipping 1.0, fp32",
+        f"* wall time: {tr['wall_time_s'] / 60:.1f} min on {info['env']['threads']} CPU threads "
+        f"({info['env']['cpu']})",
+        f"* seed: {SEED} (torch, numpy, python)",
+        f"* software: torch {info['env']['torch']}, transformers {info['env']['transformers']}, "
+        f"tokenizers {info['env']['tokenizers']}, Python {info['env']['python']}",
+    ]
+    if name != "tiny-bert":
+        lines += [
+            f"* induction curriculum: {int(spec.p_rep * 100)} % of training sequences ({int(spec.p_rep_early * 100)} % "
+            f"during the first {int(spec.early_frac * 100)} % of steps) contain a repeated span "
+            "(half of those: a random-token sequence repeated periodically; the other half: a span of random tokens "
+            "or of copied real text inserted twice into a real-text window; the loss on the first "
+            "occurrence of random spans is masked).",
+        ]
+    return lines
+
+
+def previous_card(card: Path) -> dict:
+    """The phase-1 training lines and reproduce command of an existing card (kept when --resume
+    adds the induction phase)."""
+    text = card.read_text(encoding="utf-8")
+    body = text.split("## Training\n\n", 1)[1].split("\n\n## ", 1)[0].split("\n\n### Phase 2", 1)[0]
+    command = text.split("## Reproduce\n\n```bash\n", 1)[1].split("\n", 1)[0]
+    return {"lines": body.split("\n"), "reproduce": command.split(" --induction-steps")[0]}
+
+
+def decay_text(spec: Spec, text: str) -> str:
+    """``text`` (with ``{split}``) when the induction phase has a decay part, else nothing."""
+    split = induction_split(spec)
+    return text.format(split=split) if split < spec.induction_steps else ""
+
+
 def write_card(folder: Path, spec: Spec, info: dict):
     c = info["corpus"]
     name = spec.name
     V = info["vocab_size"]
     arch = ARCH_TEXT[name].format(heads=spec.heads, kv_heads=spec.kv_heads, hd=spec.d // spec.heads,
                                   ffn=spec.ffn)
-    tr = info["train"]
     lines = [
         "---",
         "license: other",
@@ -744,27 +897,24 @@ def write_card(folder: Path, spec: Spec, info: dict):
         "",
         "## Training",
         "",
-        f"* objective: {'masked LM (15 % of tokens; 80 % [MASK], 10 % random, 10 % unchanged)' if name == 'tiny-bert' else 'next-token prediction'}",
-        f"* steps: {tr['steps']}, batch {spec.batch} x {spec.seq} tokens"
-        + (f"; the last {int(spec.long_frac * 100)} % of steps use {spec.long_seq}-token sequences "
-           f"(batch {max(1, spec.batch * spec.seq // spec.long_seq)}) so that all 512 positions are trained"
-           if spec.long_frac else ""),
-        f"* tokens seen: {tr['tokens_seen']:,}",
-        f"* optimiser: AdamW (betas 0.9/0.95, weight decay 0.1 on matrices), peak lr {spec.lr}, "
-        f"{spec.warmup} warm-up steps, cosine decay to 10 %, gradient clipping 1.0, fp32",
-        f"* wall time: {tr['wall_time_s'] / 60:.1f} min on {info['env']['threads']} CPU threads "
-        f"({info['env']['cpu']})",
-        f"* seed: {SEED} (torch, numpy, python)",
-        f"* software: torch {info['env']['torch']}, transformers {info['env']['transformers']}, "
-        f"tokenizers {info['env']['tokenizers']}, Python {info['env']['python']}",
     ]
-    if name != "tiny-bert":
+    previous = info["previous"]
+    lines += previous["lines"] if previous else training_lines(spec, info)
+    if info["induction_train"]:
+        it = info["induction_train"]
         lines += [
-            f"* induction curriculum: {int(spec.p_rep * 100)} % of training sequences ({int(spec.p_rep_early * 100)} % "
-            f"during the first {int(spec.early_frac * 100)} % of steps) contain a repeated span "
-            "(half of those: a random-token sequence repeated periodically; the other half: a span of random tokens "
-            "or of copied real text inserted twice into a real-text window; the loss on the first "
-            "occurrence of random spans is masked).",
+            "",
+            "### Phase 2: induction",
+            "",
+            f"Then {it['steps']} steps ({it['tokens_seen']:,} tokens, {it['wall_time_s'] / 60:.1f} min) in which "
+            f"copying forms: every other step{decay_text(spec, ' (every fourth step after step {split})')} is a "
+            "batch of 32 sequences of 100 uniformly random tokens repeating a random period of 4-50 tokens "
+            "(loss masked on the first period); the other steps train on 16 x 128-token text windows, 30 % of "
+            "them with a span (random tokens 70 %, copied text 30 %, 5-59 tokens) inserted twice (loss masked "
+            "on the first occurrence of random spans). AdamW (betas 0.9/0.95, no weight decay), lr "
+            f"{spec.induction_lr} after 50 warm-up steps"
+            f"{decay_text(spec, ', cosine decay to 5 % from step {split}')}, gradient clipping 1.0, "
+            f"seed {INDUCTION_SEED}.",
         ]
     lines += ["", "## Evaluation on the held-out works", ""]
     ev = info["eval"]
@@ -822,9 +972,18 @@ def write_card(folder: Path, spec: Spec, info: dict):
         "## Reproduce",
         "",
         "```bash",
-        spec.extra.get("reproduce", REPRODUCE_CMD.format(name=name)),
+        previous["reproduce"] if previous else spec.extra.get("reproduce", REPRODUCE_CMD.format(name=name)),
         "```",
         "",
+    ]
+    if previous:
+        lines += [
+            "runs both phases. The shipped weights were made in two runs of the same phases: the command above "
+            "with `--induction-steps 0`, then the same command with `--resume` (phase 2 only, starting from the "
+            "saved phase-1 model).",
+            "",
+        ]
+    lines += [
         f"Training runs on CPU with `torch.set_num_threads({info['env']['threads']})`; with the same "
         "software versions and thread count the run is deterministic up to floating-point reduction order. "
         "The wall time above was measured on a 2-core machine shared with other jobs.",
@@ -890,7 +1049,10 @@ def run_model(name: str, args, train_w: dict, held_w: dict, corpus_meta: dict):
     spec = SPECS[name]
     if args.quick:
         spec.steps, spec.warmup = 30, 5
+        spec.induction_steps = min(spec.induction_steps, 20)
         spec.extra["quick"] = True
+    if args.resume and name == "tiny-bert":
+        raise SystemExit("--resume continues the causal models with their induction phase; tiny-bert has none")
     out_dir = Path(args.out) / name
     seed_all()
     texts = [train_w[k] for k in sorted(train_w)]
@@ -920,7 +1082,16 @@ def run_model(name: str, args, train_w: dict, held_w: dict, corpus_meta: dict):
     log(f"{name}: vocab {V}, train tokens {len(train_stream):,}, held-out tokens {len(held_stream):,}")
     uni_lp = unigram_logprobs(train_stream, V)
 
-    model = build_model(spec, V, special)
+    previous = None
+    if args.resume:
+        saved = json.loads((out_dir / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
+        if saved != raw.get_vocab() and saved != json.loads(raw.to_str())["model"]["vocab"]:
+            raise SystemExit(f"--resume: the tokenizer saved in {out_dir} differs from the one this script trains")
+        from transformers import AutoModelForCausalLM
+        model = AutoModelForCausalLM.from_pretrained(out_dir, attn_implementation="eager")
+        previous = previous_card(out_dir / "README.md")
+    else:
+        model = build_model(spec, V, special)
     n_params = count_params(model)
     log(f"{name}: {n_params:,} parameters")
     torch.manual_seed(SEED)
@@ -943,8 +1114,14 @@ def run_model(name: str, args, train_w: dict, held_w: dict, corpus_meta: dict):
         log(f"{name}: THROUGHPUT {r['tokens_seen'] / r['wall_time_s']:.0f} tok/s, "
             f"{r['wall_time_s'] / r['steps']:.2f} s/step at B={spec.batch} T={spec.seq}")
         return
-    tr = train(model, spec, batch_fn, eval_fn, log_every=10 if args.quick else 50,
-               eval_every=0 if args.quick else max(100, spec.steps // 6))
+    tr = None
+    if not args.resume:
+        tr = train(model, spec, batch_fn, eval_fn, log_every=10 if args.quick else 50,
+                   eval_every=0 if args.quick else max(100, spec.steps // 6))
+    induction_tr = None
+    if name != "tiny-bert" and spec.induction_steps:
+        induction = InductionData(train_stream, bos, rand_lo, V)
+        induction_tr = induction_phase(model, spec, induction, eval_fn, log_every=10 if args.quick else 100)
 
     # --- save --------------------------------------------------------------
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -972,7 +1149,8 @@ def run_model(name: str, args, train_w: dict, held_w: dict, corpus_meta: dict):
     Auto = AutoModelForMaskedLM if name == "tiny-bert" else AutoModelForCausalLM
     loaded = Auto.from_pretrained(out_dir, attn_implementation="eager")
     loaded.eval()
-    info = {"corpus": corpus_meta, "vocab_size": V, "n_params": n_params, "train": tr, "env": env_info()}
+    info = {"corpus": corpus_meta, "vocab_size": V, "n_params": n_params, "train": tr, "env": env_info(),
+            "induction_train": induction_tr, "previous": previous}
     if name == "tiny-bert":
         info["eval"] = eval_mlm(loaded, data, held_stream, spec.seq, uni_lp)
         info["pppl"] = pseudo_perplexity(loaded, data, held_stream)
@@ -993,7 +1171,9 @@ def run_model(name: str, args, train_w: dict, held_w: dict, corpus_meta: dict):
     info["folder_bytes"] = folder_size(out_dir)
     write_card(out_dir, spec, info)
     summary = {k: v for k, v in info.items() if k not in ("corpus", "samples")}
-    summary["train"] = {k: v for k, v in tr.items() if k != "history"}
+    for key in ("train", "induction_train"):
+        if info[key]:
+            summary[key] = {k: v for k, v in info[key].items() if k != "history"}
     if "induction" in summary:
         summary["induction"] = {k: v for k, v in info["induction"].items() if k != "head_scores"}
     log(f"{name} RESULT {json.dumps(summary, default=str)}")
@@ -1013,6 +1193,10 @@ def main():
                     help="train for MINUTES and report tokens/s, save nothing")
     ap.add_argument("--steps", type=int, default=None, help="override the step count (all selected models)")
     ap.add_argument("--batch", type=int, default=None, help="override the batch size (all selected models)")
+    ap.add_argument("--induction-steps", type=int, default=None,
+                    help="override the steps of the induction phase of the causal models (0: none)")
+    ap.add_argument("--resume", action="store_true",
+                    help="start from the model saved in --out and run only the induction phase")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     for s in SPECS.values():
@@ -1020,9 +1204,12 @@ def main():
             s.steps = args.steps
         if args.batch:
             s.batch = args.batch
+        if args.induction_steps is not None:
+            s.induction_steps = args.induction_steps
         s.extra["reproduce"] = (
             f"python scripts/train_tiny_models.py --models {s.name}"
             + (f" --steps {args.steps}" if args.steps else "") + (f" --batch {args.batch}" if args.batch else "")
+            + (f" --induction-steps {args.induction_steps}" if args.induction_steps is not None else "")
             + (f" --threads {args.threads}" if args.threads != 2 else ""))
     if args.quick and Path(args.out).resolve() == DEFAULT_OUT.resolve():
         ap.error("--quick must not overwrite the shipped models: pass --out DIR")

@@ -49,7 +49,8 @@ class TokenAttribution(Result):
     ``scores`` [pos] (attributions summed over d_model), ``attributions`` [pos, d_model] on the
     input embeddings, ``target_value`` the explained scalar at the input, ``delta`` the
     method's conservation/completeness residual (None where the method has none), ``info``
-    method settings and checks.
+    method settings and checks, ``path`` [points, pos, d_model] the integration path of path
+    methods that are not a straight line (DIG, UDIG).
     """
 
     levels: ClassVar[tuple[int, ...]] = (1, 5)
@@ -62,6 +63,7 @@ class TokenAttribution(Result):
     delta: float | None = None
     attributions: torch.Tensor | None = field(default=None, repr=False)
     info: dict[str, Any] = field(default_factory=dict, repr=False)
+    path: torch.Tensor | None = field(default=None, repr=False)
 
     def top(self, k: int = 5) -> list[tuple[int, str, float]]:
         """The ``k`` tokens with the largest scores: (position, token, score)."""

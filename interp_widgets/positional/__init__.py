@@ -5,7 +5,8 @@ length-:func:`extrapolation` experiment for RoPE models.
 
 Schemes: :class:`Sinusoidal`, :class:`Learned` (embeddings); :class:`ShawRelative`,
 :class:`TransformerXLRelative`, :class:`ALiBi` (scores); :class:`RoPE`, :class:`XPos`,
-:class:`YaRN` (queries and keys); :class:`PoSE` (training positions).
+:class:`YaRN` (queries and keys); :class:`PoSE` (training positions). :func:`explorer` is the
+interactive view of the schemes.
 """
 
 from .absolute import Learned, Sinusoidal, sinusoidal_table
@@ -13,15 +14,16 @@ from .alibi import ALiBi, alibi_slopes
 from .analysis import (AlibiBias, DistanceProfile, PoseCoverage, PositionSimilarity, XLTerms, YarnRamp, alibi_bias,
                        distance_profile, pose_coverage, similarity, xl_terms, yarn_ramp)
 from .base import ACTS_ON, PositionalScheme, ToyAttention
+from .explorer import SCHEMES, ExplorerPanel, ExplorerParams, explore, explorer
 from .extrapolation import Extrapolation, extrapolation, rope_scaling, scaled_rope
 from .model_scheme import PositionalInfo, inspect
 from .pose import PoSE
 from .relative import ShawRelative, TransformerXLRelative, rel_shift
 from .rotary import RoPE, XPos, YaRN, interleaved_to_half, rotate_pairs, yarn_mscale
 
-__all__ = ["ACTS_ON", "ALiBi", "AlibiBias", "DistanceProfile", "Extrapolation", "Learned", "PoSE", "PoseCoverage",
-           "PositionSimilarity", "PositionalInfo", "PositionalScheme", "RoPE", "ShawRelative", "Sinusoidal",
+__all__ = ["ACTS_ON", "ALiBi", "AlibiBias", "DistanceProfile", "ExplorerPanel", "ExplorerParams", "Extrapolation", "Learned", "PoSE", "PoseCoverage",
+           "PositionSimilarity", "PositionalInfo", "PositionalScheme", "RoPE", "SCHEMES", "ShawRelative", "Sinusoidal",
            "ToyAttention", "TransformerXLRelative", "XLTerms", "XPos", "YaRN", "YarnRamp", "alibi_bias",
-           "alibi_slopes", "distance_profile", "extrapolation", "inspect", "interleaved_to_half", "pose_coverage",
+           "alibi_slopes", "distance_profile", "explore", "explorer", "extrapolation", "inspect", "interleaved_to_half", "pose_coverage",
            "rel_shift", "rope_scaling", "rotate_pairs", "scaled_rope", "similarity", "sinusoidal_table",
            "xl_terms", "yarn_mscale", "yarn_ramp"]

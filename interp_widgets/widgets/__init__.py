@@ -12,6 +12,7 @@ from .head_stats_view import HeadStatsView
 from .html import save_html, to_html
 from .massive_view import MassiveView
 from .norm_view import NormView
+from .positional_explorer import PositionalExplorer
 from .token_strip import TokenStrip
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "InterpWidget",
     "MassiveView",
     "NormView",
+    "PositionalExplorer",
     "TokenStrip",
     "array_to_payload",
     "payload_to_array",

@@ -176,6 +176,12 @@ class InterpWidget(anywidget.AnyWidget):
             self.send_state([key for key in sync_data if key in self.keys])
             raise
 
+    def _in_range(self, name: str, value: int, low: int, stop: int, hint: str = "") -> int:
+        """``value`` if it is an int in ``[low, stop)``, else a TraitError naming the trait and the range."""
+        if isinstance(value, bool) or not low <= value < stop:
+            raise TraitError(f"{type(self).__name__}.{name} must be in [{low}, {stop}){hint}, got {value!r}")
+        return value
+
     def view_state_keys(self) -> list[str]:
         """Names of the synced traits the view reads (no ipywidgets plumbing)."""
         return [key for key in self.keys if key not in _PLUMBING]

@@ -91,11 +91,6 @@ class AttentionView(InterpWidget):
         self.on_msg(self._on_message)
 
     # -- validation --------------------------------------------------------------------------
-    def _in_range(self, name: str, value: int, low: int, stop: int, hint: str = "") -> int:
-        if isinstance(value, bool) or not low <= value < stop:
-            raise TraitError(f"AttentionView.{name} must be in [{low}, {stop}){hint}, got {value!r}")
-        return value
-
     @traitlets.validate("layer")
     def _check_layer(self, proposal):
         return self._in_range("layer", proposal["value"], 0, max(self.n_layers, 1), " (a layer index)")

@@ -103,18 +103,11 @@ class FlowView(InterpWidget):
 
     @traitlets.validate("layer")
     def _check_layer(self, proposal):
-        value = proposal["value"]
-        if not 0 <= value < max(self.n_layers, 1):
-            raise TraitError(f"FlowView.layer must be in [0, {self.n_layers}), got {value!r}")
-        return value
+        return self._in_range("layer", proposal["value"], 0, max(self.n_layers, 1))
 
     @traitlets.validate("token")
     def _check_token(self, proposal):
-        value = proposal["value"]
-        if not -1 <= value < len(self.tokens):
-            raise TraitError(f"FlowView.token must be a token index in [-1, {len(self.tokens)}) "
-                             f"(-1 = none), got {value!r}")
-        return value
+        return self._in_range("token", proposal["value"], -1, len(self.tokens), " (a token index, -1 = none)")
 
     @traitlets.validate("threshold")
     def _check_threshold(self, proposal):

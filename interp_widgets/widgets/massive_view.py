@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import traitlets
-from traitlets import TraitError
 
 from ..analysis.attention.massive_values import PARTS, MassiveValues
 from ._base import ArrayTrait, InterpWidget
@@ -55,11 +54,8 @@ class MassiveView(InterpWidget):
 
     @traitlets.validate("layer")
     def _check_layer(self, proposal):
-        value = proposal["value"]
-        if not 0 <= value < max(len(self.layers), 1):
-            raise TraitError(f"MassiveView.layer indexes the analysed layers {self.layers}: must be in "
-                             f"[0, {len(self.layers)}), got {value!r}")
-        return value
+        return self._in_range("layer", proposal["value"], 0, max(len(self.layers), 1),
+                              f" (it indexes the analysed layers {self.layers})")
 
     def _repr_fields(self) -> list[tuple[str, str]]:
         counts = {p: int(np.asarray(getattr(self, f"mask_{p}")).sum()) for p in PARTS}

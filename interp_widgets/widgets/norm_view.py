@@ -54,18 +54,12 @@ class NormView(InterpWidget):
 
     @traitlets.validate("layer")
     def _check_layer(self, proposal):
-        value = proposal["value"]
-        if not 0 <= value < max(len(self.layers), 1):
-            raise TraitError(f"NormView.layer indexes the analysed layers {self.layers}: must be in "
-                             f"[0, {len(self.layers)}), got {value!r}")
-        return value
+        return self._in_range("layer", proposal["value"], 0, max(len(self.layers), 1),
+                              f" (it indexes the analysed layers {self.layers})")
 
     @traitlets.validate("head")
     def _check_head(self, proposal):
-        value = proposal["value"]
-        if not -1 <= value < max(self.n_heads, 1):
-            raise TraitError(f"NormView.head must be in [-1, {self.n_heads}) (-1 = all heads), got {value!r}")
-        return value
+        return self._in_range("head", proposal["value"], -1, max(self.n_heads, 1), " (-1 = all heads)")
 
     @traitlets.validate("norm")
     def _check_norm(self, proposal):
@@ -77,10 +71,7 @@ class NormView(InterpWidget):
 
     @traitlets.validate("token")
     def _check_token(self, proposal):
-        value = proposal["value"]
-        if not -1 <= value < len(self.tokens):
-            raise TraitError(f"NormView.token must be in [-1, {len(self.tokens)}), got {value!r}")
-        return value
+        return self._in_range("token", proposal["value"], -1, len(self.tokens), " (-1 = none)")
 
     def _repr_fields(self) -> list[tuple[str, str]]:
         return [("tokens", str(len(self.tokens))), ("layers", repr(self.layers)), ("heads", str(self.n_heads)),

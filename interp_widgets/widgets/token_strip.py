@@ -77,13 +77,7 @@ class TokenStrip(InterpWidget):
 
     @traitlets.validate("selected")
     def _check_selected(self, proposal: dict[str, Any]) -> int:
-        index = proposal["value"]
-        n = len(self.tokens)
-        if isinstance(index, bool) or not -1 <= index < n:
-            raise TraitError(
-                f"TokenStrip.selected must be a token index in [-1, {n}) (-1 = no token), got {index!r}"
-            )
-        return index
+        return self._in_range("selected", proposal["value"], -1, len(self.tokens), " (a token index, -1 = no token)")
 
     def _repr_fields(self) -> list[tuple[str, str]]:
         values = np.asarray(self.values)

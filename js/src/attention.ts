@@ -178,6 +178,7 @@ function render({ model, el }: RenderProps): () => void {
     note.textContent = out.note ?? "";
     output = out;
     root.dataset.rendered = String(mine);
+    root.dataset.sliceBytes = String(source.cache.bytes); // decoded bytes held by the slice cache
   };
 
   const exportPng = async (): Promise<void> => {

@@ -181,7 +181,7 @@ def test_token_strip_rejects_bad_scale_and_values():
 @pytest.mark.parametrize("bad", [3, 7, -2, True])
 def test_selected_out_of_range_is_a_clear_trait_error(bad):
     w = TokenStrip(["a", "b", "c"], [1.0, 2.0, 3.0])
-    with pytest.raises(TraitError, match=r"token index in \[-1, 3\)"):
+    with pytest.raises(TraitError, match=r"must be in \[-1, 3\) \(a token index"):
         w.selected = bad
     assert w.selected == -1
 

@@ -4,6 +4,7 @@ import { paintMatrix, setupCanvas, fitText } from "../lib/canvas";
 import { sequentialScale, type ColorScale } from "../lib/colors";
 import { buildSvg, canvasToPng, download } from "../lib/export";
 import { formatNumber } from "../lib/format";
+import { niceTicks, seriesExtent } from "./logic";
 import type { RenderProps } from "../lib/model";
 import { injectStyles, ROOT_CLASS } from "../lib/styles";
 import { themeColors, watchTheme, type ThemeColors } from "../lib/theme";
@@ -194,4 +195,85 @@ export function redrawOn(fr: Frame, model: WidgetModel, keys: readonly string[],
     stopTheme();
     fr.destroy();
   };
+}
+
+export interface LineChartOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  labels: readonly string[];
+  logY?: boolean;
+  className?: string;
+}
+
+const SERIES_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+
+/** A canvas with one line per series over ``x`` (axes, ticks, legend, hover read-out). */
+export function lineChart(fr: Frame, x: Float32Array, series: readonly Float32Array[], opts: LineChartOptions): HTMLCanvasElement {
+  const theme = fr.theme();
+  const W = 320;
+  const H = 240;
+  const pad = { left: 48, right: 10, top: 20, bottom: 62 };
+  const canvas = fr.doc.createElement("canvas");
+  canvas.className = `iw-av-lines ${opts.className ?? ""}`.trim();
+  const g = setupCanvas(canvas, W, H);
+  g.fillStyle = theme.background;
+  g.fillRect(0, 0, W, H);
+  const pw = W - pad.left - pad.right;
+  const ph = H - pad.top - pad.bottom;
+  const [x0, x1] = seriesExtent([x]);
+  const log = Boolean(opts.logY);
+  const [lo, hi] = seriesExtent(series, log);
+  const t = (v: number) => (log ? Math.log10(v) : v);
+  const [y0, y1] = lo === hi ? [t(lo) - 1, t(hi) + 1] : [t(lo), t(hi)];
+  const px = (v: number) => pad.left + ((v - x0) / (x1 - x0 || 1)) * pw;
+  const py = (v: number) => pad.top + (1 - (t(v) - y0) / (y1 - y0)) * ph;
+  g.strokeStyle = theme.border;
+  g.strokeRect(pad.left, pad.top, pw, ph);
+  g.fillStyle = theme.foreground;
+  g.font = `11px ${theme.fontFamily}`;
+  g.fillText(fitText(g, opts.title, W - 4), 2, 12);
+  g.font = `10px ${theme.fontFamily}`;
+  g.textAlign = "right";
+  for (const v of niceTicks(y0, y1, 4)) g.fillText(log ? `1e${v}` : formatNumber(v), pad.left - 4, pad.top + (1 - (v - y0) / (y1 - y0)) * ph + 3);
+  g.textAlign = "center";
+  for (const v of niceTicks(x0, x1, 5)) g.fillText(formatNumber(v), px(v), pad.top + ph + 12);
+  g.fillText(opts.xLabel, pad.left + pw / 2, pad.top + ph + 25);
+  g.save();
+  g.translate(10, pad.top + ph / 2);
+  g.rotate(-Math.PI / 2);
+  g.fillText(fitText(g, opts.yLabel, ph), 0, 0);
+  g.restore();
+  series.forEach((s, k) => {
+    g.strokeStyle = SERIES_COLORS[k % SERIES_COLORS.length];
+    g.lineWidth = 1.3;
+    g.beginPath();
+    let started = false;
+    s.forEach((v, i) => {
+      if (!Number.isFinite(v) || (log && v <= 0)) {
+        started = false;
+        return;
+      }
+      if (started) g.lineTo(px(x[i]), py(v));
+      else g.moveTo(px(x[i]), py(v));
+      started = true;
+    });
+    g.stroke();
+  });
+  g.lineWidth = 1;
+  g.textAlign = "left";
+  opts.labels.slice(0, 8).forEach((label, k) => {
+    g.fillStyle = SERIES_COLORS[k % SERIES_COLORS.length];
+    g.fillText(fitText(g, `\u2014 ${label}`, pw / 2 - 4), pad.left + (pw / 2) * (k % 2), H - 24 + 12 * Math.floor(k / 2) - (opts.labels.length > 2 ? 6 : 0));
+  });
+  canvas.addEventListener("mousemove", (event) => {
+    const box = canvas.getBoundingClientRect();
+    const at = x0 + ((event.clientX - box.left - pad.left) / pw) * (x1 - x0);
+    if (at < x0 || at > x1 || x.length === 0) return fr.tooltip.hide();
+    let i = 0;
+    x.forEach((v, j) => { if (Math.abs(v - at) < Math.abs(x[i] - at)) i = j; });
+    fr.tooltip.show([`${opts.xLabel} = ${formatNumber(x[i])}`, ...series.slice(0, 8).map((s, k) => `${opts.labels[k] ?? k}: ${formatNumber(s[i])}`)], event.clientX, event.clientY);
+  });
+  canvas.addEventListener("mouseleave", () => fr.tooltip.hide());
+  return canvas;
 }

@@ -1,0 +1,1 @@
+"""Tests of the final-output statistics (interp_widgets.outputs)."""
