@@ -5,7 +5,8 @@ length-:func:`extrapolation` experiment for RoPE models.
 
 Schemes: :class:`Sinusoidal`, :class:`Learned` (embeddings); :class:`ShawRelative`,
 :class:`TransformerXLRelative`, :class:`ALiBi` (scores); :class:`RoPE`, :class:`XPos`,
-:class:`YaRN` (queries and keys); :class:`PoSE` (training positions). :func:`explorer` is the
+:class:`YaRN` (queries and keys); :class:`PoSE` (training positions);
+:class:`RecurrentXLAttention` adds Transformer-XL's segment memory. :func:`explorer` is the
 interactive view of the schemes.
 """
 
@@ -18,11 +19,12 @@ from .explorer import SCHEMES, ExplorerPanel, ExplorerParams, explore, explorer
 from .extrapolation import Extrapolation, extrapolation, rope_scaling, scaled_rope
 from .model_scheme import PositionalInfo, inspect
 from .pose import PoSE
+from .recurrence import RecurrentXLAttention
 from .relative import ShawRelative, TransformerXLRelative, rel_shift
 from .rotary import RoPE, XPos, YaRN, interleaved_to_half, rotate_pairs, yarn_mscale
 
 __all__ = ["ACTS_ON", "ALiBi", "AlibiBias", "DistanceProfile", "ExplorerPanel", "ExplorerParams", "Extrapolation", "Learned", "PoSE", "PoseCoverage",
-           "PositionSimilarity", "PositionalInfo", "PositionalScheme", "RoPE", "SCHEMES", "ShawRelative", "Sinusoidal",
+           "PositionSimilarity", "PositionalInfo", "PositionalScheme", "RecurrentXLAttention", "RoPE", "SCHEMES", "ShawRelative", "Sinusoidal",
            "ToyAttention", "TransformerXLRelative", "XLTerms", "XPos", "YaRN", "YarnRamp", "alibi_bias",
            "alibi_slopes", "distance_profile", "explore", "explorer", "extrapolation", "inspect", "interleaved_to_half", "pose_coverage",
            "rel_shift", "rope_scaling", "rotate_pairs", "scaled_rope", "similarity", "sinusoidal_table",
