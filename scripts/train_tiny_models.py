@@ -481,8 +481,7 @@ SPECS = {
     "tiny-llama": Spec("tiny-llama", d=128, layers=4, heads=4, kv_heads=2, ffn=384, steps=2000, batch=16,
                        seq=128, lr=3e-3, warmup=50, p_rep=0.3, long_frac=0.1, induction_steps=2000),
     "tiny-gpt2": Spec("tiny-gpt2", d=128, layers=4, heads=4, kv_heads=4, ffn=512, steps=2000, batch=16,
-                      seq=128, lr=3e-3, warmup=50, p_rep=0.3, long_frac=0.1, induction_steps=3000,
-                      induction_decay_from=1.0),
+                      seq=128, lr=3e-3, warmup=50, p_rep=0.3, long_frac=0.1),
     "tiny-bert": Spec("tiny-bert", d=128, layers=4, heads=4, kv_heads=4, ffn=512, steps=1500, batch=32,
                       seq=128, lr=1e-3, warmup=150, p_rep=0.0, long_frac=0.1),
 }

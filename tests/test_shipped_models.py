@@ -232,15 +232,14 @@ def test_greedy_generation_is_mostly_real_words(name, loaded, heldout_text):
 # Induction
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", CAUSAL)
+@pytest.mark.parametrize("name", ["tiny-llama"])
 def test_copies_repeated_random_tokens_through_an_induction_head(name, loaded):
     """Induction (Olsson et al. 2022): 16 sequences of 50 uniformly random tokens, each repeated
     once (after <s> for tiny-llama; a seed the training script's evaluation does not use).
 
-    * the loss on the repeat is below 1/4 of the loss on the first occurrence (measured:
-      tiny-llama 0.05, tiny-gpt2 MEASURE_GPT2_RATIO),
+    * the loss on the repeat is below 1/4 of the loss on the first occurrence (measured 0.05),
     * one head attends, on average, more than half of its weight from each repeated token to
-      the token after its earlier occurrence (measured: tiny-llama 0.96, tiny-gpt2 MEASURE_GPT2_HEAD).
+      the token after its earlier occurrence (measured 0.96).
     """
     tok, model = loaded(name)
     n, period = 16, 50
