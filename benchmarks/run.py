@@ -31,6 +31,7 @@ BENCHMARKS = {  # name -> module under benchmarks/
     "attention_flow": "benchmarks.attention_flow",
     "dig_graph": "benchmarks.dig_graph",
     "attention_views": "benchmarks.attention_views",
+    "circuit_graph": "benchmarks.circuit_graph",
 }
 THREADS = 2
 

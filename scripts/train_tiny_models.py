@@ -45,8 +45,7 @@ import subprocess
 import sys
 import tarfile
 import time
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -471,6 +470,7 @@ class Spec:
     induction_steps: int = 0  # phase 2 (causal models): see induction_phase
     induction_lr: float = 1e-3
     induction_decay_from: float = 0.5  # share of the phase after which lr decays, periodic batches thin out
+    induction_long_frac: float = 0.0  # last fraction of the phase whose text steps use long_seq-token windows
     extra: dict = field(default_factory=dict)
 
 
@@ -481,7 +481,8 @@ SPECS = {
     "tiny-llama": Spec("tiny-llama", d=128, layers=4, heads=4, kv_heads=2, ffn=384, steps=2000, batch=16,
                        seq=128, lr=3e-3, warmup=50, p_rep=0.3, long_frac=0.1, induction_steps=2000),
     "tiny-gpt2": Spec("tiny-gpt2", d=128, layers=4, heads=4, kv_heads=4, ffn=512, steps=2000, batch=16,
-                      seq=128, lr=3e-3, warmup=50, p_rep=0.3, long_frac=0.1),
+                      seq=128, lr=3e-3, warmup=50, p_rep=0.3, long_frac=0.1, induction_steps=3000,
+                      induction_decay_from=1.0, induction_long_frac=0.2),
     "tiny-bert": Spec("tiny-bert", d=128, layers=4, heads=4, kv_heads=4, ffn=512, steps=1500, batch=32,
                       seq=128, lr=1e-3, warmup=150, p_rep=0.0, long_frac=0.1),
 }
@@ -731,18 +732,26 @@ def induction_lr_at(step: int, spec: Spec) -> float:
 def induction_phase(model, spec: Spec, data: InductionData, eval_fn, log_every=100):
     """Phase 2 of the causal models: copying forms on periodic random-token batches (every other
     step before :func:`induction_split`, every fourth step after it) while the steps in between
-    keep training on text with repeated spans. AdamW without weight decay, gradient clipping 1.0."""
+    keep training on text with repeated spans (``long_seq``-token windows during the last
+    ``induction_long_frac`` of the phase, so that every position stays trained). AdamW without
+    weight decay, gradient clipping 1.0."""
     torch.manual_seed(INDUCTION_SEED)
     rng = np.random.default_rng(INDUCTION_SEED)
     opt = torch.optim.AdamW(model.parameters(), lr=spec.induction_lr, betas=(0.9, 0.95), weight_decay=0.0)
     model.train()
     t0, tokens, hist = time.time(), 0, []
     half = induction_split(spec)
+    long_from = int(spec.induction_steps * (1 - spec.induction_long_frac))
     for step in range(spec.induction_steps):
         for g in opt.param_groups:
             g["lr"] = induction_lr_at(step, spec)
         periodic = step % 2 == 0 if step < half else step % 4 == 0
-        x, y = data.periodic(rng) if periodic else data.text(rng)
+        if periodic:
+            x, y = data.periodic(rng)
+        elif step >= long_from:
+            x, y = data.text(rng, B=max(1, 16 * 128 // spec.long_seq), T=spec.long_seq)
+        else:
+            x, y = data.text(rng)
         loss = model(input_ids=x, labels=y).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -910,7 +919,11 @@ def write_card(folder: Path, spec: Spec, info: dict):
             "batch of 32 sequences of 100 uniformly random tokens repeating a random period of 4-50 tokens "
             "(loss masked on the first period); the other steps train on 16 x 128-token text windows, 30 % of "
             "them with a span (random tokens 70 %, copied text 30 %, 5-59 tokens) inserted twice (loss masked "
-            "on the first occurrence of random spans). AdamW (betas 0.9/0.95, no weight decay), lr "
+            "on the first occurrence of random spans)"
+            + (f"; from step {int(it['steps'] * (1 - spec.induction_long_frac))} on, the text steps use "
+               f"{max(1, 16 * 128 // spec.long_seq)} x {spec.long_seq}-token windows so that all positions stay "
+               "trained" if spec.induction_long_frac else "")
+            + ". AdamW (betas 0.9/0.95, no weight decay), lr "
             f"{spec.induction_lr} after 50 warm-up steps"
             f"{decay_text(spec, ', cosine decay to 5 % from step {split}')}, gradient clipping 1.0, "
             f"seed {INDUCTION_SEED}.",

@@ -89,6 +89,15 @@ def tiny_hf_model(kind: str, attn_implementation: str = "sdpa", seed: int = 0):
     return model
 
 
+def zero_biases(hf):
+    """Sets every bias of ``hf`` to zero in place (conservation checks need a bias-free model)."""
+    with torch.no_grad():
+        for name, p in hf.named_parameters():
+            if name.endswith("bias"):
+                p.zero_()
+    return hf
+
+
 @pytest.fixture(params=FAMILIES)
 def kind(request):
     return request.param

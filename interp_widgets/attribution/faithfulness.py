@@ -74,7 +74,7 @@ class Faithfulness(Result):
                 ax.plot(x, self.morf[i].numpy(), color=color, lw=1.2,
                         label=f"{name} (area {float(self.area[i]):.3g})")
                 ax.plot(x, self.lerf[i].numpy(), color=color, lw=1.2, ls="--")
-            ax.axvline(self.top_k / max(len(self.tokens), 1), color="0.6", lw=0.6, ls=":")
+            ax.axvline(self.top_k / max(len(self.fractions) - 1, 1), color="0.6", lw=0.6, ls=":")
             ax.plot([], [], color="0.3", lw=1.2, label="MoRF (most relevant removed first)")
             ax.plot([], [], color="0.3", lw=1.2, ls="--", label="LeRF (least relevant first)")
             ax.set_xlabel(f"fraction of tokens replaced by {self.replacement}")
@@ -140,7 +140,7 @@ def _top_k(top_k, n_tok: int) -> int:
 
 def faithfulness(model, inputs, attributions, target=None, *, replacement="pad", top_k=0.2,
                  measure: str | None = None, internal_batch_size: int | None = None,
-                 pair=None) -> Faithfulness:
+                 pair=None, keep_specials: bool = False) -> Faithfulness:
     """MoRF/LeRF curves and top-k scores of one or more token attributions of ``inputs``.
 
     ``attributions``: a :class:`TokenAttribution`, :class:`LayerAttribution` (its input
@@ -150,7 +150,10 @@ def faithfulness(model, inputs, attributions, target=None, *, replacement="pad",
     or a token id. ``top_k``: a fraction of the tokens (rounded) or a count. ``measure``:
     ``"prob"`` (the target token's or class's probability; the default where there is one)
     or ``"target"`` (the target value itself, e.g. a logit). 2 (T + 1) input rows per
-    attribution, run ``internal_batch_size`` rows per forward pass.
+    attribution, run ``internal_batch_size`` rows per forward pass. ``keep_specials``: never
+    replace the tokenizer's special tokens (BOS, CLS, SEP, ...); the curves then run over the
+    T' other tokens (steps 0 .. T', ``order`` [method, T'], ``top_k`` counted among them) and
+    the specials' scores are ignored.
     """
     runner = Runner(model, inputs, pair=pair)
     bound = resolve_target(model, target, runner.input_ids, runner.logits0)
@@ -177,18 +180,27 @@ def faithfulness(model, inputs, attributions, target=None, *, replacement="pad",
     measure = measure or ("prob" if has_prob else "target")
     if measure not in ("prob", "target") or (measure == "prob" and not has_prob):
         raise ValueError(f"measure must be 'target' or, for token/class targets, 'prob'; got {measure!r}")
+    n_all = n_tok
+    special = set(model.tokenizer.all_special_ids) if keep_specials else set()
+    movable = torch.tensor([i for i, t in enumerate(runner.input_ids.tolist()) if t not in special], dtype=torch.long)
+    n_tok = len(movable)
+    if n_tok == 0:
+        raise ValueError("every token of this input is a special token; with keep_specials=True nothing "
+                         "can be removed")
     k_top = _top_k(top_k, n_tok)
     rep = _replacement_id(model, replacement)
     x = runner.embeddings
     base = resolve_baseline(runner, rep)
-    orders = torch.stack([torch.argsort(-s, stable=True) for s in scores])  # [method, T]
+    orders = torch.stack([movable[torch.argsort(-s[movable], stable=True)] for s in scores])  # [method, T']
     steps = torch.arange(n_tok + 1)
-    # removal masks [method, 2 (morf, lerf), T + 1, T]: step k removes the first k of the order
-    rank = torch.empty_like(orders)
+    # removal masks [method, 2 (morf, lerf), T' + 1, T]: step k removes the first k of the order;
+    # fixed positions get rank T' and are never removed
+    rank = torch.full((len(scores), n_all), n_tok, dtype=torch.long)
     rank.scatter_(1, orders, torch.arange(n_tok).expand_as(orders))
+    fixed = rank == n_tok
     morf_mask = rank[:, None, :] < steps[None, :, None]
-    lerf_mask = (n_tok - 1 - rank)[:, None, :] < steps[None, :, None]
-    masks = torch.stack([morf_mask, lerf_mask], 1).reshape(-1, n_tok).to(x.device)
+    lerf_mask = ((n_tok - 1 - rank)[:, None, :] < steps[None, :, None]) & ~fixed[:, None, :]
+    masks = torch.stack([morf_mask, lerf_mask], 1).reshape(-1, n_all).to(x.device)
     chunk = runner.chunk_size(internal_batch_size)
     values = []
     with torch.no_grad():
@@ -208,7 +220,8 @@ def faithfulness(model, inputs, attributions, target=None, *, replacement="pad",
         morf=morf.float(), lerf=lerf.float(), order=orders, area=area.float(),
         comprehensiveness=(full - morf[:, k_top]).float(),
         sufficiency=(full - lerf[:, n_tok - k_top]).float(), log_odds=log_odds.float(),
-        info={"replacement_id": rep, "forward_rows": int(len(masks))},
+        info={"replacement_id": rep, "forward_rows": int(len(masks)),
+              "kept_positions": sorted(set(range(n_all)) - set(movable.tolist()))},
     )
 
 

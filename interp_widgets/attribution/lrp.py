@@ -12,7 +12,6 @@ instead holds the attention pattern constant, so relevance reaches tokens only t
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 
 import torch
 from torch import nn

@@ -70,6 +70,12 @@ class TokenAttribution(Result):
         order = torch.argsort(self.scores, descending=True)[:k].tolist()
         return [(i, self.tokens[i], float(self.scores[i])) for i in order]
 
+    def show(self, **kwargs):
+        """The :class:`~interp_widgets.widgets.relevance_view.RelevanceView` of this result."""
+        from ..widgets.relevance_view import RelevanceView
+
+        return RelevanceView.from_results([self], **kwargs)
+
     def figure(self, cmap: str = DIVERGING, width: float = 6.0):
         """Tokens as running text coloured by score (diverging palette centred at zero)."""
         import matplotlib.pyplot as plt
@@ -111,6 +117,12 @@ class LayerAttribution(Result):
         i = self.layers.index(layer) if isinstance(layer, str) else layer
         return TokenAttribution(f"{self.method} [{self.layers[i]}]", self.tokens, self.scores[i],
                                 self.target, self.target_value)
+
+    def show(self, **kwargs):
+        """The :class:`~interp_widgets.widgets.relevance_view.RelevanceView` of this result."""
+        from ..widgets.relevance_view import RelevanceView
+
+        return RelevanceView.from_results([self], **kwargs)
 
     def figure(self, cmap: str = DIVERGING, normalize: str = "row"):
         """Input tokens coloured by relevance (if any) above a layers x tokens heatmap;

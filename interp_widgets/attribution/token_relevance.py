@@ -66,6 +66,12 @@ class TokenRelevance(Result):
         return TokenAttribution("token_relevance", self.tokens, self.input_relevance.float(),
                                 self.target, self.target_value)
 
+    def show(self, **kwargs):
+        """The :class:`~interp_widgets.widgets.relevance_view.RelevanceView` of this result."""
+        from ..widgets.relevance_view import RelevanceView
+
+        return RelevanceView.from_results([self], **kwargs)
+
     def figure(self, cmap: str = DIVERGING, max_cols: int = 4):
         """Per-layer redistribution fractions P_l and the chained map C as [output x input
         token] heatmaps (signed, shared scale), above the tokens coloured by the chained input

@@ -46,6 +46,13 @@ class Generation(Result):
         """The top-k (token, probability) pairs at ``step``."""
         return list(zip(self.topk_tokens[step], self.topk_probs[step].tolist()))
 
+    def show(self, model=None, **kwargs):
+        """The interactive :class:`~interp_widgets.widgets.generation_view.GenerationView`; with
+        the ``model`` that generated it, clicking a token attributes it over its prefix."""
+        from ..widgets.generation_view import GenerationView
+
+        return GenerationView(self, model=model, **kwargs)
+
     def figure(self, **kw):
         """Generated tokens on cells coloured by their probability (top) and, per step, the chosen
         token's probability and the entropy of the next-token distribution (bottom)."""

@@ -54,6 +54,12 @@ class LogitLens(Result):
         """The top-k (token, probability) pairs of one cell."""
         return list(zip(self.topk_tokens[stage][position], self.topk_probs[stage, position].tolist()))
 
+    def show(self, **kwargs):
+        """The interactive :class:`~interp_widgets.widgets.logit_lens_view.LogitLensView`."""
+        from ..widgets.logit_lens_view import LogitLensView
+
+        return LogitLensView(self, **kwargs)
+
     def figure(self, position: int = -1, max_positions: int = 24, **kw):
         """Stage × position grid (cell text: top-1 lens token, colour: its probability) and, with
         watched tokens, their rank per stage at ``position`` (log scale)."""

@@ -70,6 +70,12 @@ class ActivationPatching(Result):
                 f"corrupted_score={self.corrupted_score:.4g}, tokens=<{len(self.clean_tokens)} items>, "
                 f"scores={{{scores}}})")
 
+    def show(self, **kwargs):
+        """The interactive :class:`~interp_widgets.widgets.patching_view.PatchingView`."""
+        from ..widgets.patching_view import PatchingView
+
+        return PatchingView(self, **kwargs)
+
     def figure(self, kinds=None, **kw):
         """One heatmap per kind: layer × position (token labels ``clean/corrupted`` where they
         differ) or layer × head; diverging colours centred at 0."""

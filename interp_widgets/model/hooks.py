@@ -33,6 +33,15 @@ class HookRegistry:
         self._ids = itertools.count()
         self.on_change: list[Callable[[], None]] = []
         self.stash: dict[Any, torch.Tensor] = {}
+        # a site that stashes a value is installed while any name that reads the stash is active
+        providers = {s.stash_key: s for s in self.sites if getattr(s, "stash_key", None) is not None}
+        self._readers: dict[Site, list[str]] = {}
+        self._provider_of: dict[Site, Site] = {}
+        for site in self.sites:
+            key, name = getattr(site, "stash_reader", (None, None))
+            if name is not None:
+                self._readers.setdefault(providers[key], []).append(name)
+                self._provider_of[site] = providers[key]
 
     def add(self, name: str, fn: HookFn) -> int:
         """Append ``fn`` to ``name``; returns a token for :meth:`remove`."""
@@ -67,7 +76,9 @@ class HookRegistry:
         return value
 
     def _sync(self, site: Site) -> None:
-        site.set_installed(self, any(n in self._fns for n in site.names))
+        for s in (site, self._provider_of.get(site)):
+            if s is not None:
+                s.set_installed(self, any(n in self._fns for n in (*s.names, *self._readers.get(s, ()))))
         for callback in self.on_change:
             callback()
 
@@ -217,6 +228,7 @@ class AttnOutSite(Site):
         self.n_heads = n_heads
         self.w_o = w_o  # () -> (W_O [head, d_head, d_model], b_O [d_model] | None)
         self.resid_pre_key = resid_pre_key
+        self.stash_reader = (resid_pre_key, resid_mid)  # resid_mid reads the stashed resid_pre
 
     def install(self, registry):
         result_name, out_name = self.names[:2]

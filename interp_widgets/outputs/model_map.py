@@ -120,6 +120,13 @@ class ModelMap(Result):
         order = [j for j in torch.argsort(self.kl[i]).tolist() if j != i][:k]
         return [(self.names[j], float(self.kl[i, j])) for j in order]
 
+    def show(self, texts=None, **kwargs):
+        """The interactive :class:`~interp_widgets.widgets.model_map_view.ModelMapView`; ``texts``
+        (the N texts of L) label the texts on which two selected models differ most."""
+        from ..widgets.model_map_view import ModelMapView
+
+        return ModelMapView(self, texts=texts, **kwargs)
+
     def figure(self, **kw):
         """The paper's map: models as points coloured by family, labelled; with scores, a second
         panel of predicted vs actual scores with flagged models ringed."""

@@ -17,19 +17,21 @@ import numpy as np
 import traitlets
 from traitlets import TraitError
 
-from ..analysis.attention.patterns import AttentionPatterns, pooled_max
+from ..analysis.attention.patterns import THUMBNAIL_SIZE, AttentionPatterns, pooled_max
 from . import attention_slices as slices
 from ._base import ArrayTrait, InterpWidget
 
 VIEWS = ("head", "model", "heatmap", "token", "qk")
 PAIR_FILTERS = ("all", "A>A", "B>B", "A>B", "B>A")
-THUMBNAIL_SIZE = 48
 COMPLETE_TOKENS = 512
 STATIC_EDGES_PER_ROW = 16
 
 
 def thumbnails(result: AttentionPatterns, size: int = THUMBNAIL_SIZE) -> np.ndarray:
-    """Block-max pooled patterns, [layer, head, s, s] with s = min(T, size) (one head at a time)."""
+    """Block-max pooled patterns, [layer, head, s, s] with s = min(T, size) (one head at a time;
+    lazy results recorded them during their forward pass)."""
+    if result.thumbnails is not None and size == THUMBNAIL_SIZE:
+        return result.thumbnails.float().numpy()
     return np.stack([np.stack([pooled_max(result.pattern(l, h)[0].numpy(), size)
                                for h in range(result.n_heads)]) for l in range(result.n_layers)])
 

@@ -10,7 +10,7 @@ import interp_widgets as iw
 from interp_widgets import attribution as A
 from interp_widgets.attribution import Target
 
-from tests.conftest import _config, tiny_hf_model
+from tests.conftest import _config, tiny_hf_model, zero_biases
 from .lrp_reference import attnlrp_gpt2
 
 TEXT = "The quick brown fox jumps"
@@ -43,17 +43,9 @@ def test_relevance_books_close(tiny, variant):
         assert float(info["absorbed_softmax"].abs().max()) == 0.0
 
 
-def _zero_biases(hf):
-    with torch.no_grad():
-        for name, p in hf.named_parameters():
-            if name.endswith("bias"):
-                p.zero_()
-    return hf
-
-
 @pytest.mark.parametrize("variant", ["attnlrp", "cp_lrp"])
 def test_layerwise_conservation_without_biases(tiny, variant):
-    model = iw.wrap(_zero_biases(tiny.hf), tiny.tokenizer)
+    model = iw.wrap(zero_biases(tiny.hf), tiny.tokenizer)
     res = getattr(A, variant)(model, _text(model), 11)
     totals = res.scores.double().sum(-1)  # rows: embed, resid_pre 0, resid_post 0..L-1
     seed = res.info["seed_total"]

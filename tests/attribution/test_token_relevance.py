@@ -12,7 +12,7 @@ import interp_widgets as iw
 from interp_widgets import attribution as A
 from interp_widgets.attribution import Target, TokenAttribution, TokenRelevance
 
-from tests.conftest import FAMILIES, _config, tiny_hf_model
+from tests.conftest import FAMILIES, _config, tiny_hf_model, zero_biases
 
 matplotlib.use("Agg")
 TEXT = "The quick brown fox jumps"
@@ -24,14 +24,6 @@ def _text(model):
     return TEXT if model.cfg.causal else MASKED
 
 
-def _zero_biases(hf):
-    with torch.no_grad():
-        for name, p in hf.named_parameters():
-            if name.endswith("bias"):
-                p.zero_()
-    return hf
-
-
 def _tol(x: torch.Tensor) -> float:
     return 1e-5 * max(float(x.abs().max()), 1e-6)
 
@@ -40,7 +32,7 @@ def test_chain_reproduces_cp_lrp_without_biases(tiny):
     """Without biases nothing is absorbed: every row of M_l carries exactly the CP-LRP relevance
     at block l's output, every column what block l's input receives, and the chain lands on
     CP-LRP's relevance of the stream entering block 0."""
-    model = iw.wrap(_zero_biases(tiny.hf), tiny.tokenizer)
+    model = iw.wrap(zero_biases(tiny.hf), tiny.tokenizer)
     text = _text(model)
     res = A.token_relevance(model, text, 11)
     cp = A.cp_lrp(model, text, 11)  # rows: embed, resid_pre 0, resid_post 0 .. L-1
@@ -107,7 +99,7 @@ def test_structure_and_agreement_with_biases(tiny):
 @pytest.mark.parametrize("target", [Target.logit(7, pos=2), Target.prob(7), Target.logit_diff(7, 9),
                                     Target.logit_diff(7, "mean"), Target.function(lambda r: r[-1, 3] * 2)])
 def test_target_kinds(target, causal_tokenizer):
-    model = iw.wrap(_zero_biases(tiny_hf_model("llama")), causal_tokenizer)
+    model = iw.wrap(zero_biases(tiny_hf_model("llama")), causal_tokenizer)
     res = A.token_relevance(model, TEXT, target)
     cp = A.cp_lrp(model, TEXT, target)
     assert res.target == cp.target and res.target_value == pytest.approx(cp.target_value, abs=1e-6)
@@ -116,14 +108,14 @@ def test_target_kinds(target, causal_tokenizer):
 
 
 def test_contrast_and_classification_head(encoder_tokenizer, causal_tokenizer):
-    model = iw.wrap(_zero_biases(tiny_hf_model("gpt2")), causal_tokenizer)
+    model = iw.wrap(zero_biases(tiny_hf_model("gpt2")), causal_tokenizer)
     a, b = A.token_relevance(model, TEXT, 7), A.token_relevance(model, TEXT, 9)
     c = A.token_relevance(model, TEXT, 7, contrast=9)
     torch.testing.assert_close(c.matrices, a.matrices - b.matrices, rtol=1e-4, atol=1e-7)
     config = _config("bert")
     config.num_labels = 3
     torch.manual_seed(0)
-    hf = _zero_biases(transformers.BertForSequenceClassification(config).eval())
+    hf = zero_biases(transformers.BertForSequenceClassification(config).eval())
     clf = iw.wrap(hf, encoder_tokenizer)
     res = A.token_relevance(clf, TEXT, Target.class_score(1))
     cp = A.cp_lrp(clf, TEXT, Target.class_score(1))

@@ -9,6 +9,7 @@ a real JupyterLab server on 127.0.0.1 for tests that need a live kernel.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 
 CHROMIUM = os.environ.get("IW_CHROMIUM", "/usr/bin/chromium")
@@ -33,6 +35,16 @@ CHROMIUM_ARGS = [
 ]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_URLS = ("file:", "blob:", "data:", "about:", "http://127.0.0.1:")
+# pixels of a canvas that are neither transparent nor near-white
+INK = """(sel) => {
+  const c = document.querySelector(sel);
+  if (!c) return -1;
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && (d[i] < 235 || d[i + 1] < 235 || d[i + 2] < 235)) n++;
+  return n;
+}"""
+STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -90,6 +102,10 @@ class PageProbe:
         error = self.page.evaluate("window.interpWidgets.error || null")
         assert error is None, f"the page failed to render: {error}"
 
+    def ink(self, selector: str) -> int:
+        """Drawn pixels of the first canvas matching ``selector`` (-1 when there is none)."""
+        return self.page.evaluate(INK, selector)
+
     def model_get(self, index: int, key: str) -> Any:
         return self.page.evaluate(f"window.interpWidgets.models[{index}].get({key!r})")
 
@@ -117,6 +133,24 @@ class JupyterLab:
         """Click into notebook cell ``index`` and run it (Shift+Enter)."""
         page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-InputArea-editor").click()
         page.keyboard.press("Shift+Enter")
+
+    def open_notebook(self, page: Any, name: str, cells: list[str], timeout_ms: int = 120_000) -> None:
+        """Write a notebook of code ``cells``, open it in ``page`` and wait for an idle kernel."""
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+        nbformat.write(nb, self.root / name)
+        page.set_default_timeout(timeout_ms)
+        page.goto(self.url(f"lab/tree/{name}"))
+        page.locator(".jp-Notebook .jp-Cell").nth(len(cells) - 1).wait_for()
+        page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\(ipykernel\) \| Idle")).wait_for()
+
+    def run_until(self, page: Any, index: int, selector: str) -> None:
+        """Run cell ``index`` and wait until ``selector`` is on the page; fail with the cell's error."""
+        self.run_cell(page, index)
+        error = page.locator(STDERR)
+        page.locator(selector).first.or_(error.first).wait_for()
+        assert error.count() == 0, error.first.inner_text()
 
 
 def _free_port() -> int:

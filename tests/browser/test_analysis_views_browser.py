@@ -6,26 +6,15 @@ in a linked AttentionView."""
 from __future__ import annotations
 
 import json
-import re
 
-import nbformat
 import pytest
 
 import interp_widgets as iw
-from interp_widgets.analysis.attention import (compare_flows, flow, head_stats, massive_values, norms, patterns,
+from interp_widgets.analysis.attention import (compare_flows, flow, head_stats, massive_values, norms,
                                                rollout)
 from interp_widgets.widgets import save_html
 
 HOSTILE = "<img src=x onerror=alert(1)> </script> שלום e\u0301 日本語"
-
-INK = """(sel) => {
-  const c = document.querySelector(sel);
-  if (!c) return -1;
-  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  let n = 0;
-  for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && (d[i] < 235 || d[i + 1] < 235 || d[i + 2] < 235)) n++;
-  return n;
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +43,7 @@ def _clean(probe):
 def test_head_stats_view_static(probe, models, tmp_path):
     view = head_stats(models["bert"], HOSTILE).show()
     page = _open(probe, view, tmp_path, ".iw-head-stats canvas")
-    assert page.evaluate(INK, ".iw-hs-canvas") > 200
+    assert probe.ink(".iw-hs-canvas") > 200
     assert int(page.get_attribute(".iw-hs-canvas", "data-points")) == view.n_layers * view.n_heads
     layer, head, x, y = json.loads(page.get_attribute(".iw-hs-canvas", "data-positions"))[5]
     box = page.locator(".iw-hs-canvas").bounding_box()
@@ -67,7 +56,7 @@ def test_head_stats_view_static(probe, models, tmp_path):
     assert probe.model_get(0, "y_stat") == "to_prev"
     page.select_option('select[name="mode"]', "mds")
     assert probe.model_get(0, "mode") == "mds"
-    assert page.evaluate(INK, ".iw-hs-canvas") > 200
+    assert probe.ink(".iw-hs-canvas") > 200
     _clean(probe)
 
 
@@ -76,7 +65,7 @@ def test_flow_view_static_rollout_and_compare(probe, models, tmp_path):
     view = rollout(m, HOSTILE).show(flow=flow(m, HOSTILE, outputs=[-1], progress=False), threshold=0.2)
     page = _open(probe, view, tmp_path, ".iw-flow canvas")
     for sel in (".iw-flow-graph", ".iw-flow-raw", ".iw-flow-rollout", ".iw-flow-flow"):
-        assert page.evaluate(INK, sel) > 100, sel
+        assert probe.ink(sel) > 100, sel
     before = int(page.get_attribute(".iw-flow-graph", "data-edges"))
     assert before > 0
     page.select_option('select[name="token"]', "2")
@@ -92,7 +81,7 @@ def test_flow_view_static_rollout_and_compare(probe, models, tmp_path):
     cmp = compare_flows(m, models["llama2"], HOSTILE, threshold=0.02).show()
     probe.page.goto("about:blank")
     page = _open(probe, cmp, tmp_path, ".iw-flow canvas")
-    assert page.evaluate(INK, ".iw-flow-graph") > 100
+    assert probe.ink(".iw-flow-graph") > 100
     assert page.locator(".iw-flow-influence").count() == 2
     assert int(page.get_attribute(".iw-flow-graph", "data-edges")) > 0
     assert "only tiny-llama-2" in page.locator(".iw-flow-legend").inner_text()
@@ -103,7 +92,7 @@ def test_norm_view_static(probe, models, tmp_path):
     view = norms(models["bert"], HOSTILE).show()
     page = _open(probe, view, tmp_path, ".iw-norms canvas")
     for sel in (".iw-norm-alpha", ".iw-norm-norm", ".iw-norm-curves"):
-        assert page.evaluate(INK, sel) > 100, sel
+        assert probe.ink(sel) > 100, sel
     page.select_option('select[name="head"]', "2")
     assert probe.model_get(0, "head") == 2
     page.select_option('select[name="norm"]', "AttnResLn-N")
@@ -119,7 +108,7 @@ def test_massive_view_static(probe, models, tmp_path):
     view = massive_values(models["llama"], HOSTILE, lam=2.0).show()
     page = _open(probe, view, tmp_path, ".iw-massive canvas")
     for sel in (".iw-massive-q", ".iw-massive-k", ".iw-massive-v", ".iw-massive-freq"):
-        assert page.evaluate(INK, sel) > 100, sel
+        assert probe.ink(sel) > 100, sel
     assert int(page.get_attribute(".iw-massive-q", "data-massive")) == int(view.mask_q[0].sum())
     page.select_option('select[name="layer"]', "1")
     assert probe.model_get(0, "layer") == 1
@@ -142,22 +131,11 @@ stats"""
 
 
 def test_live_click_on_a_head_opens_it_in_the_attention_view(probe, jupyter_lab):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(SETUP),
-                nbformat.v4.new_code_cell('print("STATE", stats.selected_head, attention.layer, attention.head, '
-                                          'attention.view)')]
-    nbformat.write(nb, jupyter_lab.root / "stats.ipynb")
     page = probe.page
-    page.set_default_timeout(120_000)
-    page.goto(jupyter_lab.url("lab/tree/stats.ipynb"))
-    page.locator(".jp-Notebook .jp-Cell").nth(1).wait_for()
-    page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\(ipykernel\) \| Idle")).wait_for()
-    jupyter_lab.run_cell(page, 0)
-    error = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
-    page.locator(".iw-hs-canvas").or_(error.first).wait_for()
-    assert error.count() == 0, error.first.inner_text()
-    assert page.evaluate(INK, ".iw-hs-canvas") > 200
+    jupyter_lab.open_notebook(page, "stats.ipynb", [
+        SETUP, 'print("STATE", stats.selected_head, attention.layer, attention.head, attention.view)'])
+    jupyter_lab.run_until(page, 0, ".iw-hs-canvas")
+    assert probe.ink(".iw-hs-canvas") > 200
     positions = json.loads(page.get_attribute(".iw-hs-canvas", "data-positions"))
     layer, head, x, y = next(p for p in positions if p[0] == 1 and p[1] == 2)
     page.locator(".iw-hs-canvas").click(position={"x": x, "y": y})

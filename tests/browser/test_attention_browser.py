@@ -3,9 +3,7 @@ change the view, hostile token text stays text (static page and live JupyterLab)
 
 from __future__ import annotations
 
-import re
 
-import nbformat
 import pytest
 
 import interp_widgets as iw
@@ -13,15 +11,6 @@ from interp_widgets.analysis.attention.patterns import patterns
 from interp_widgets.widgets import save_html
 
 HOSTILE = "<img src=x onerror=alert(1)> </script> שלום עולם e\u0301\u0301 日本語のテキスト"
-
-INK = """(sel) => {
-  const c = document.querySelector(sel);
-  if (!c) return -1;
-  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  let n = 0;
-  for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && (d[i] < 235 || d[i + 1] < 235 || d[i + 2] < 235)) n++;
-  return n;
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -46,19 +35,19 @@ def _click_tab(page, view: str) -> None:
 
 def test_static_page_renders_every_view(probe, encoder_view, tmp_path):
     page = _page(probe, encoder_view, tmp_path)
-    assert page.evaluate(INK, ".iw-head-canvas") > 200
+    assert probe.ink(".iw-head-canvas") > 200
     assert int(page.get_attribute(".iw-head-canvas", "data-units")) == len(encoder_view.tokens)
     assert int(page.get_attribute(".iw-head-canvas", "data-rows")) == min(36, len(encoder_view.tokens))
     assert int(page.get_attribute(".iw-head-canvas", "data-edges")) > 0
     assert page.locator(".iw-attn-head").count() == encoder_view.n_heads
     for view, canvas in [("model", ".iw-model-canvas"), ("heatmap", ".iw-heatmap-canvas")]:
         _click_tab(page, view)
-        assert page.evaluate(INK, canvas) > 200, view
+        assert probe.ink(canvas) > 200, view
     page.fill('input[name="token"]', "3")
     page.dispatch_event('input[name="token"]', "change")
     for view, canvas in [("token", ".iw-token-canvas"), ("qk", ".iw-qk-canvas")]:
         _click_tab(page, view)
-        assert page.evaluate(INK, canvas) > 200, view
+        assert probe.ink(canvas) > 200, view
     assert probe.model_get(0, "token") == 3
     assert probe.dialogs == [] and probe.errors == [] and probe.blocked == []
     assert page.locator(".iw-attention img").count() == 0
@@ -111,21 +100,11 @@ view"""
 
 
 def test_live_kernel_slices_and_sync(probe, jupyter_lab):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(SETUP),
-                nbformat.v4.new_code_cell('print("STATE", view.layer, view.heads, view.token, view.sent_bytes > 0)')]
-    nbformat.write(nb, jupyter_lab.root / "attn.ipynb")
     page = probe.page
-    page.set_default_timeout(120_000)
-    page.goto(jupyter_lab.url("lab/tree/attn.ipynb"))
-    page.locator(".jp-Notebook .jp-Cell").nth(1).wait_for()
-    page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\(ipykernel\) \| Idle")).wait_for()
-    jupyter_lab.run_cell(page, 0)
-    error = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
-    page.locator(".iw-head-canvas").or_(error.first).wait_for()
-    assert error.count() == 0, error.first.inner_text()
-    assert page.evaluate(INK, ".iw-head-canvas") > 200
+    jupyter_lab.open_notebook(page, "attn.ipynb", [
+        SETUP, 'print("STATE", view.layer, view.heads, view.token, view.sent_bytes > 0)'])
+    jupyter_lab.run_until(page, 0, ".iw-head-canvas")
+    assert probe.ink(".iw-head-canvas") > 200
     page.select_option('select[name="layer"]', "1")
     page.wait_for_function("document.querySelector('.iw-head-canvas') !== null")
     page.click('.iw-attn-head[data-head="0"]')

@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 
 import interp_widgets as iw
+from tests.browser.conftest import STDERR
 
 SETUP = f"""\
 import sys; sys.path.insert(0, {str(iw.__file__).rsplit('/interp_widgets/', 1)[0]!r})
@@ -22,24 +23,10 @@ view = patterns(m, "one two three four five six").show()
 view"""
 
 
-def _open(page, lab, cells):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    nbformat.write(nb, lab.root / "click.ipynb")
-    page.set_default_timeout(120_000)
-    page.goto(lab.url("lab/tree/click.ipynb"))
-    page.locator(".jp-Notebook .jp-Cell").nth(len(cells) - 1).wait_for()
-    page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\(ipykernel\) \| Idle")).wait_for()
-
-
 def test_head_view_token_click_syncs_to_python(probe, jupyter_lab):
     page = probe.page
-    _open(page, jupyter_lab, [SETUP, 'print("TOKEN", view.token)'])
-    jupyter_lab.run_cell(page, 0)
-    error = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
-    page.locator(".iw-head-canvas").or_(error.first).wait_for()
-    assert error.count() == 0, error.first.inner_text()
+    jupyter_lab.open_notebook(page, "click.ipynb", [SETUP, 'print("TOKEN", view.token)'])
+    jupyter_lab.run_until(page, 0, ".iw-head-canvas")
     # query column, token 2 (rows 16 px from y=4); locator.click scrolls the canvas into view
     page.locator(".iw-head-canvas").click(position={"x": 100, "y": 4 + 16 * 2 + 8})
     page.wait_for_timeout(500)
@@ -96,8 +83,7 @@ def test_attention_notebook_runs_and_renders(probe, jupyter_lab):
     page.wait_for_function("![...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]"
                            ".some((p) => p.textContent.includes('*'))")
     assert prompts.count() == sum(c.cell_type == "code" for c in nbformat.read(NOTEBOOK, as_version=4).cells)
-    failed = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',
-                          has_text=re.compile(r"Traceback|Error"))
+    failed = page.locator(STDERR, has_text=re.compile(r"Traceback|Error"))
     assert failed.count() == 0, failed.first.inner_text()
     page.wait_for_timeout(500)  # the last slices reach the views
     views = page.evaluate(VIEWS)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
-import nbformat
 
 SETUP = """\
 from interp_widgets.widgets import TokenStrip
@@ -13,26 +10,10 @@ strip"""
 
 
 def test_clicks_and_python_updates_round_trip(probe, jupyter_lab):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [
-        nbformat.v4.new_code_cell(SETUP),
-        nbformat.v4.new_code_cell('print("SELECTED", strip.selected)'),
-        nbformat.v4.new_code_cell("strip.selected = 0"),
-    ]
-    nbformat.write(nb, jupyter_lab.root / "strip.ipynb")
-
     page = probe.page
-    page.set_default_timeout(120_000)
-    page.goto(jupyter_lab.url("lab/tree/strip.ipynb"))
-    page.locator(".jp-Notebook .jp-Cell").nth(2).wait_for()
-    page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\(ipykernel\) \| Idle")).wait_for()
-
-    jupyter_lab.run_cell(page, 0)
+    jupyter_lab.open_notebook(page, "strip.ipynb", [SETUP, 'print("SELECTED", strip.selected)', "strip.selected = 0"])
     tokens = page.locator(".jp-OutputArea .iw-token")
-    error = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
-    tokens.nth(2).or_(error.first).wait_for()
-    assert error.count() == 0, error.first.inner_text()
+    jupyter_lab.run_until(page, 0, ".jp-OutputArea .iw-token >> nth=2")
     assert tokens.all_text_contents() == ["alpha", "\u2423beta", "<img src=x onerror=alert(1)>"]
     assert page.locator(".jp-OutputArea img").count() == 0
 

@@ -108,6 +108,8 @@ def test_resid_mid_is_resid_pre_plus_attention(tiny):
     else:
         torch.testing.assert_close(tr[name], tr["blocks.0.hook_resid_pre"] + tr["blocks.0.hook_attn_out"],
                                    atol=ATOL, rtol=0)
+    if name in tiny.hook_names:  # recorded alone: the residual it is built from is captured for it
+        torch.testing.assert_close(tiny.run(TEXT, names=[name])[name], tr[name], atol=ATOL, rtol=0)
 
 
 def test_norm_scale_reproduces_native_norm(tiny):

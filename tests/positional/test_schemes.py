@@ -1,7 +1,5 @@
 """Every scheme against its closed form and properties (reference/METHODS.md, positional encodings)."""
 
-import math
-
 import numpy as np
 import pytest
 import torch

@@ -12,7 +12,6 @@ from traitlets import TraitError
 import interp_widgets as iw
 from interp_widgets.analysis.attention.patterns import patterns
 from interp_widgets.widgets import payload_to_array, to_html
-from interp_widgets.widgets.attention import AttentionView
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +90,9 @@ def test_lazy_result_recomputes_every_slice_exactly(kind, causal_tokenizer, enco
             np.testing.assert_allclose(b[key][name], a[key][name], atol=1e-6, err_msg=f"{key} {name}")
     np.testing.assert_allclose(lazy.entropy().numpy(), stored.entropy().numpy(), atol=1e-6)
     np.testing.assert_allclose(lazy.word_patterns(1).numpy(), stored.word_patterns(1).numpy(), atol=1e-6)
+    # overviews recorded during the lazy forward pass = pooled from the stored weights (float16)
+    np.testing.assert_allclose(lazy.show().thumbnails, stored.show().thumbnails, atol=1e-3)
+    assert lazy.thumbnails is not None and stored.thumbnails is None
 
 
 def test_lazy_layers_that_do_not_recompute_are_stored(monkeypatch, causal_tokenizer):

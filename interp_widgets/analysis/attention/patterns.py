@@ -28,6 +28,7 @@ from ...model.tokens import word_groups
 from ..result import Result
 
 LAZY_TOKENS = 1024  # above this many tokens, patterns are recomputed on demand by default
+THUMBNAIL_SIZE = 48  # side of the block-max pooled per-head overviews of the model view
 MATCH_TOLERANCE = 1e-4  # largest |recomputed - model| weight for a layer to be recomputed lazily
 
 
@@ -40,7 +41,9 @@ class AttentionPatterns(Result):
     ``None`` when not recorded); ``segments`` [pos] (0 = sentence A, 1 = sentence B);
     ``is_special`` [pos]; ``token_to_word`` [pos] indexes ``words``. Lazy results also hold
     ``lse`` [layer, head, q], ``scale``, ``stored_layers`` [n, head, q, k] (float16) for the
-    layers listed in ``stored_index``, and ``head_entropy`` [layer, head].
+    layers listed in ``stored_index``, ``head_entropy`` [layer, head] and ``thumbnails``
+    [layer, head, s, s] (block-max pooled weights, s = min(T, :data:`THUMBNAIL_SIZE`), float16),
+    all recorded during the forward pass so that overviews never recompute every head.
     """
 
     levels: ClassVar[tuple[int, ...]] = (3,)
@@ -61,6 +64,7 @@ class AttentionPatterns(Result):
     stored_layers: torch.Tensor | None = None
     stored_index: list[int] = dataclasses.field(default_factory=list)
     head_entropy: torch.Tensor | None = None
+    thumbnails: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         if self.patterns is None and (self.lse is None or self.queries is None or self.keys is None):
@@ -210,6 +214,7 @@ def patterns(model, text, pair=None, *, qk: bool = True, dtype: torch.dtype | No
     ks: list[torch.Tensor | None] = [None] * n_layers
     lses: list[torch.Tensor | None] = [None] * n_layers
     entropies: list[torch.Tensor | None] = [None] * n_layers
+    thumbs: list[np.ndarray | None] = [None] * n_layers
     stored: dict[int, torch.Tensor] = {}
 
     def grab(store_list, layer, select):
@@ -225,6 +230,7 @@ def patterns(model, text, pair=None, *, qk: bool = True, dtype: torch.dtype | No
             if not _recomputes(p, q, k, lses[layer], scale, causal):
                 stored[layer] = p.to(torch.float16)
             entropies[layer] = torch.special.entr(p).sum(-1).mean(-1)
+            thumbs[layer] = np.stack([pooled_max(head.numpy(), THUMBNAIL_SIZE) for head in p])
         return record
 
     def pattern_rows(p):  # [head, q, k] -> real tokens only
@@ -264,6 +270,7 @@ def patterns(model, text, pair=None, *, qk: bool = True, dtype: torch.dtype | No
         stored_layers=torch.stack([stored[l] for l in order]) if order else None,
         stored_index=order,
         head_entropy=torch.stack(entropies) if lazy else None,
+        thumbnails=torch.from_numpy(np.stack(thumbs)).to(torch.float16) if lazy else None,
     )
 
 
