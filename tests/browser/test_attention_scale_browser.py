@@ -22,7 +22,6 @@ from interp_widgets.analysis.attention.patterns import LAZY_TOKENS, patterns
 from interp_widgets.widgets import save_html
 from interp_widgets.widgets._base import InterpWidget
 
-from .test_attention_browser import INK
 
 MAX_CACHE_BYTES = 64 * 1024 * 1024  # js/src/attention/data.ts
 LAYERS = HEADS = 12
@@ -103,7 +102,7 @@ def test_1024_tokens_render_and_stay_interactive(probe, gpt2_small_shape, tmp_pa
     _drawn(page, "Layer 0:")
     canvas = ".iw-head-canvas"
     assert int(page.get_attribute(canvas, "data-units")) == T
-    assert page.evaluate(INK, canvas) > 200
+    assert probe.ink(canvas) > 200
     assert page.locator(".iw-attn-head").count() == HEADS
     _select_layer(page, 7)
     assert probe.model_get(0, "layer") == 7 and "edges:7" in kernel.keys
@@ -112,16 +111,16 @@ def test_1024_tokens_render_and_stay_interactive(probe, gpt2_small_shape, tmp_pa
     page.wait_for_function(f"Number(document.querySelector('{canvas}').dataset.edges) < {edges_all}")
     assert probe.model_get(0, "heads") == [3]
     # hover a query token: only its lines stay (the canvas repaints in place)
-    before = page.evaluate(INK, canvas)
+    before = probe.ink(canvas)
     box = page.locator(canvas).bounding_box()
     page.mouse.move(box["x"] + 60, box["y"] + 4 + 16 * 5 + 8)
     page.wait_for_function(f"document.querySelector('{canvas}').dataset.hover === '5'")
     assert page.locator(".iw-tooltip").inner_text().startswith("#5 ")
-    assert page.evaluate(INK, canvas) < before
+    assert probe.ink(canvas) < before
     page.select_option('select[name="head"]', "3")
     page.click('.iw-attn-tab[data-view="heatmap"]')
     page.wait_for_selector(".iw-heatmap-canvas")
-    assert page.evaluate(INK, ".iw-heatmap-canvas") > 200
+    assert probe.ink(".iw-heatmap-canvas") > 200
     assert any(k.startswith("matrix:7:3:") for k in kernel.keys)
     assert probe.errors == [] and probe.blocked == []
 
@@ -136,7 +135,7 @@ def test_4096_tokens_lazy_with_bounded_slice_cache(probe, gpt2_small_shape, tmp_
     page = probe.page
     _drawn(page, "Layer 0:")
     assert int(page.get_attribute(".iw-head-canvas", "data-units")) == T
-    assert page.evaluate(INK, ".iw-head-canvas") > 200
+    assert probe.ink(".iw-head-canvas") > 200
     one = int(page.get_attribute(".iw-attention", "data-slice-bytes"))  # one layer's edges, decoded
     layers = list(range(1, 1 + MAX_CACHE_BYTES // one))  # with layer 0: more than the cache holds
     held = []
