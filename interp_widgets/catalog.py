@@ -80,7 +80,7 @@ METHODS: tuple[Method, ...] = (
     Method("YaRN", (1, 3), ("positional.YaRN",),
            paper='Peng et al., YaRN: efficient context window extension, ICLR 2024 (arXiv 2309.00071)',
            equation='h(θ_d) = (1 − γ(r_d)) θ_d / s + γ(r_d) θ_d;  √(1/t) = 0.1 ln s + 1'),
-    Method("PoSE", (1, 3), ("positional.PoSE",),
+    Method("PoSE", (1, 3), ("positional.PoSE", "positional.pose_finetune"),
            paper=('Zhu et al., PoSE: efficient context window extension via positional skip-wise training, ICLR '
                   '2024 (arXiv 2309.10400)'),
            equation='chunk i: positions st_i + u_i … st_i + l_i − 1 + u_i,  u_i ~ U{u_(i−1), …, L_t − L_c}'),

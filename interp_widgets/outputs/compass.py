@@ -40,7 +40,7 @@ import torch
 from ..analysis.result import Result
 from ..model import Model
 from .prompting import as_models, continuation_logprobs, single_token_ids
-from .records import fail, field_number, field_numbers, field_str, read_records
+from .records import fail, field_number, field_numbers, read_records, statement_ids
 
 ANSWERS = ("strongly disagree", "disagree", "agree", "strongly agree")
 SCALAR_TABLE = np.array([-1.0, -0.5, 0.5, 1.0])
@@ -106,13 +106,9 @@ def _table(rec, name, source, line) -> np.ndarray:
 def load_battery(path: str | Path) -> Battery:
     """Read a battery file (format in the module docstring); errors name the line and field."""
     items, meta, source = read_records(path, "statements")
-    ids, statements, econ, soc = [], [], [], []
-    for n, (line, rec) in enumerate(items):
-        statements.append(field_str(rec, "statement", source, line))
-        sid = field_str(rec, "id", source, line, required=False) or str(n + 1)
-        if sid in ids:
-            fail(source, line, "id", f"duplicate id {sid!r}")
-        ids.append(sid)
+    ids, statements = statement_ids(items, source)
+    econ, soc = [], []
+    for line, rec in items:
         econ.append(_table(rec, "econ", source, line))
         soc.append(_table(rec, "soc", source, line))
     pairs = {}

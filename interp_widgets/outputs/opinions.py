@@ -421,6 +421,13 @@ class Representativeness(Result):
     steerability: torch.Tensor | None = None
     best_context: torch.Tensor | None = None
 
+    def show(self, **kwargs):
+        """The interactive :class:`~interp_widgets.widgets.opinion_view.RepresentativenessView`: the
+        model × group heat map and, with steering, each context's representativeness per group."""
+        from ..widgets.opinion_view import RepresentativenessView
+
+        return RepresentativenessView(self, **kwargs)
+
     def figure(self, **kw):
         """Model × group representativeness heat map; with steering, default vs steered
         representativeness per group (the paper's steerability plot)."""

@@ -180,3 +180,16 @@ def field_number(rec: dict, name: str, source: str, line: int, default: float | 
     if out != out or out in (float("inf"), float("-inf")):
         fail(source, line, name, "must be a finite number")
     return out
+
+
+def statement_ids(items: list[tuple[int, dict]], source: str) -> tuple[list[str], list[str]]:
+    """(ids, statements) of statement records: ``statement`` required, ``id`` optional (default: the
+    record's 1-based number) and unique."""
+    ids, statements = [], []
+    for n, (line, rec) in enumerate(items):
+        statements.append(field_str(rec, "statement", source, line))
+        sid = field_str(rec, "id", source, line, required=False) or str(n + 1)
+        if sid in ids:
+            fail(source, line, "id", f"duplicate id {sid!r}")
+        ids.append(sid)
+    return ids, statements

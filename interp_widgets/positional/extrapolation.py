@@ -46,7 +46,12 @@ def scaled_rope(model, method: str, factor: float) -> RoPE:
 @contextlib.contextmanager
 def rope_scaling(model, method: str, factor: float):
     """Within the block, ``model`` uses the frequencies and cos/sin scale of
-    :func:`scaled_rope`; always restored."""
+    :func:`scaled_rope`; always restored. "none" leaves the model's own rotary embedding (whatever
+    its config, e.g. a PoSE-fine-tuned copy's scaling) as it is."""
+    if method == "none":
+        _rotary_modules(model)
+        yield None
+        return
     scheme = scaled_rope(model, method, factor)
     saved = [(m, m.inv_freq.clone(), m.attention_scaling) for m in _rotary_modules(model)]
     try:
@@ -110,16 +115,23 @@ class Extrapolation(Result):
 
 
 def extrapolation(model, text: str | None = None, lengths=None, methods=METHODS,
-                  factor: float | None = None, max_windows: int | None = None) -> Extrapolation:
+                  factor: float | None = None, max_windows: int | None = None,
+                  n_ctx: int | None = None) -> Extrapolation:
     """Perplexity of a causal RoPE ``model`` vs sequence length under each rotary ``method``
     (default: the shipped held-out sample; lengths 1/4, 1/2, 1, 1.5, 2, 3 × n_ctx that fit;
     ``factor`` default max(length)/n_ctx, at least 1). Each length uses every non-overlapping
-    window of the text, or the first ``max_windows``."""
+    window of the text, or the first ``max_windows``. ``n_ctx``: the trained context that
+    ``nll_beyond`` counts from (default the model's; for a PoSE copy its training window)."""
     if not model.cfg.causal or model.W_U is None:
         raise ValueError("the extrapolation experiment needs a causal language model with a head")
+    if model.rotary is None:
+        raise ValueError(f"{model.name} ({model.cfg.family}) has no rotary positions; the extrapolation "
+                         "experiment needs a RoPE model (Llama-family or GPT-NeoX)")
     text = HELDOUT.read_text() if text is None else text
     ids = torch.tensor(model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
-    n_ctx = model.cfg.n_ctx
+    n_ctx = model.cfg.n_ctx if n_ctx is None else int(n_ctx)
+    if not 2 <= n_ctx <= model.cfg.n_ctx:
+        raise ValueError(f"n_ctx must lie in [2, {model.cfg.n_ctx}] (the model's context), got {n_ctx}")
     if lengths is None:
         lengths = [int(n_ctx * f) for f in (0.25, 0.5, 1, 1.5, 2, 3) if int(n_ctx * f) <= len(ids)]
     lengths = sorted(int(L) for L in lengths)
@@ -136,17 +148,17 @@ def extrapolation(model, text: str | None = None, lengths=None, methods=METHODS,
     was_training = model.hf.training
     model.hf.eval()
     try:
-        _measure(model, ids, lengths, methods, factor, n_windows, nll, beyond)
+        _measure(model, ids, lengths, methods, factor, n_windows, nll, beyond, n_ctx)
     finally:
         model.hf.train(was_training)
     return Extrapolation(model=str(model.name), methods=list(methods), lengths=torch.tensor(lengths), nll=nll,
                          nll_beyond=beyond, n_windows=n_windows, n_ctx=n_ctx, factor=factor)
 
 
-def _measure(model, ids, lengths, methods, factor, n_windows, nll, beyond) -> None:
+def _measure(model, ids, lengths, methods, factor, n_windows, nll, beyond, n_ctx) -> None:
     from tqdm.auto import tqdm
 
-    device, n_ctx = model.adapter.device, model.cfg.n_ctx
+    device = model.adapter.device
     with torch.no_grad():
         for m, method in enumerate(tqdm(methods, desc="rope scalings", leave=False)):
             with rope_scaling(model, method, factor):

@@ -7,6 +7,7 @@ from ._base import (
     array_to_payload,
     payload_to_array,
 )
+from .battery_view import BatteryView
 from .brain_view import BrainAlignmentView, BrainComparisonView
 from .circuit_graph import CircuitGraphView
 from .compass_view import CompassView
@@ -20,7 +21,7 @@ from .model_map_view import ModelMapView
 from .neighbor_view import NeighborView
 from .neuron_factor_view import NeuronFactorView
 from .norm_view import NormView
-from .opinion_view import OpinionView
+from .opinion_view import OpinionView, RepresentativenessView
 from .patching_view import PatchingView
 from .positional_explorer import PositionalExplorer
 from .relevance_view import RelevanceView, TokenLink, link_tokens
@@ -28,6 +29,7 @@ from .token_strip import TokenStrip
 
 __all__ = [
     "ArrayTrait",
+    "BatteryView",
     "BrainAlignmentView",
     "BrainComparisonView",
     "BundleMissingError",
@@ -47,6 +49,7 @@ __all__ = [
     "PatchingView",
     "PositionalExplorer",
     "RelevanceView",
+    "RepresentativenessView",
     "TokenLink",
     "TokenStrip",
     "array_to_payload",

@@ -1,4 +1,5 @@
-"""Base class of every view, and the traitlet that sends numpy arrays as binary.
+"""Base classes of the views (``InterpWidget``, ``ReportingView``), the traitlet that sends numpy arrays
+as binary, and small helpers the views share.
 
 Arrays travel to the browser as ``{"dtype", "shape", "data", "scale"?,
 "offset"?}`` with ``data`` a little-endian binary buffer, never as JSON number
@@ -45,6 +46,13 @@ def read_bundle(name: str) -> str:
             "(Node.js 20.19+), or reinstall with `pip install -e .`, whose build hook runs npm."
         )
     return path.read_text(encoding="utf-8")
+
+
+def check_result(view: str, result: Any, cls: type, source: str) -> None:
+    """Raise a TypeError naming the function that makes a ``cls`` unless ``result`` is one."""
+    if not isinstance(result, cls):
+        article = "an" if cls.__name__[0] in "AEIOU" else "a"
+        raise TypeError(f"{view} shows {article} {cls.__name__} result (from {source}), got {type(result).__name__}")
 
 
 def array_to_payload(array: Any, dtype: WireDType = "float32") -> dict[str, Any]:
@@ -192,3 +200,27 @@ class InterpWidget(anywidget.AnyWidget):
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={text}" for name, text in self._repr_fields())
         return f"{type(self).__name__}({fields})"
+
+
+class ReportingView(InterpWidget):
+    """A view whose refused browser updates are explained in its ``error`` trait (and sent back
+    corrected); a later accepted update clears it. Python assignments still raise."""
+
+    error = traitlets.Unicode("").tag(sync=True)
+
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        if self.error and "error" not in sync_data:
+            self.error = ""
+        try:
+            super().set_state(sync_data)
+        except TraitError as exc:
+            self.error = str(exc)
+
+
+def vocabulary_index(labels: list) -> tuple[list[str], np.ndarray]:
+    """Nested lists of token strings -> (unique strings in first-seen order, index array of the
+    same nesting shape into them), so the strings travel once and the grid as binary."""
+    vocab: dict[str, int] = {}
+    index = np.array(labels, dtype=object)
+    flat = np.array([vocab.setdefault(t, len(vocab)) for t in index.reshape(-1)], dtype=np.float32)
+    return list(vocab), flat.reshape(index.shape)

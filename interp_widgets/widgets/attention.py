@@ -19,7 +19,7 @@ from traitlets import TraitError
 
 from ..analysis.attention.patterns import THUMBNAIL_SIZE, AttentionPatterns, pooled_max
 from . import attention_slices as slices
-from ._base import ArrayTrait, InterpWidget
+from ._base import ArrayTrait, InterpWidget, check_result
 
 VIEWS = ("head", "model", "heatmap", "token", "qk")
 PAIR_FILTERS = ("all", "A>A", "B>B", "A>B", "B>A")
@@ -77,9 +77,7 @@ class AttentionView(InterpWidget):
     static_slices = traitlets.Dict()  # filled only for a static page; never synced to a kernel view
 
     def __init__(self, result: AttentionPatterns, **kwargs: Any) -> None:
-        if not isinstance(result, AttentionPatterns):
-            raise TypeError(f"AttentionView shows an AttentionPatterns result (from "
-                            f"iw.attention.patterns), got {type(result).__name__}")
+        check_result("AttentionView", result, AttentionPatterns, "iw.attention.patterns")
         self.result = result
         self.sent_bytes = 0
         info = dict(

@@ -9,7 +9,7 @@ from typing import Any
 import traitlets
 
 from ..hidden.brain_alignment import BrainAlignment, BrainComparison
-from ._base import ArrayTrait, InterpWidget
+from ._base import ArrayTrait, InterpWidget, check_result
 
 
 class BrainAlignmentView(InterpWidget):
@@ -31,9 +31,7 @@ class BrainAlignmentView(InterpWidget):
     peak_r = ArrayTrait(ndim=1)
 
     def __init__(self, result: BrainAlignment, **kwargs: Any) -> None:
-        if not isinstance(result, BrainAlignment):
-            raise TypeError(f"BrainAlignmentView shows a BrainAlignment result (from iw.hidden.brain_alignment), "
-                            f"got {type(result).__name__}")
+        check_result("BrainAlignmentView", result, BrainAlignment, "iw.hidden.brain_alignment")
         self.result = result
         super().__init__(title=(f"{result.name}: alignment {result.alignment_score:.3f}, temporal score "
                                 f"{result.temporal_score:.2f} ({result.temporal_method})"),
@@ -59,9 +57,7 @@ class BrainComparisonView(InterpWidget):
     temporal_scores = ArrayTrait(ndim=1)
 
     def __init__(self, result: BrainComparison, **kwargs: Any) -> None:
-        if not isinstance(result, BrainComparison):
-            raise TypeError(f"BrainComparisonView shows a BrainComparison result (brain_alignment of a dict of "
-                            f"models), got {type(result).__name__}")
+        check_result("BrainComparisonView", result, BrainComparison, "iw.hidden.brain_alignment of a dict of models")
         if (result.sizes <= 0).any():
             raise ValueError("model sizes must be positive to be drawn on a log axis; pass sizes={name: n_params}")
         self.result = result

@@ -9,11 +9,11 @@ import traitlets
 from traitlets import TraitError
 
 from ..outputs.compass import ANSWERS, PoliticalCompass
-from ._base import ArrayTrait
-from .logit_lens_view import ReportingView
+from ._base import ArrayTrait, check_result
+from .model_map_view import ModelPointsView
 
 
-class CompassView(ReportingView):
+class CompassView(ModelPointsView):
     """View of a :class:`~interp_widgets.outputs.PoliticalCompass` result.
 
     Eager data: ``coords`` [K, 2] (economic, social), ``p_agree`` [K, S] (NaN = unknown),
@@ -24,13 +24,10 @@ class CompassView(ReportingView):
 
     _bundle = "compass_view"
 
-    names = traitlets.List(traitlets.Unicode()).tag(sync=True)
     statement_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
     answer_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
     arrows = traitlets.List(traitlets.List(traitlets.Int())).tag(sync=True)
     origin = traitlets.List(traitlets.Float()).tag(sync=True)
-    title = traitlets.Unicode("").tag(sync=True)
-    coords = ArrayTrait(shape=(None, 2))
     p_agree = ArrayTrait(ndim=2)
     answers = ArrayTrait(ndim=3)
     bounds = ArrayTrait(shape=(2, 2))
@@ -38,9 +35,7 @@ class CompassView(ReportingView):
     selected = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, result: PoliticalCompass, selected: str = "", **kwargs: Any) -> None:
-        if not isinstance(result, PoliticalCompass):
-            raise TypeError(f"CompassView shows a PoliticalCompass result (from iw.outputs.political_compass), "
-                            f"got {type(result).__name__}")
+        check_result("CompassView", result, PoliticalCompass, "iw.outputs.political_compass")
         self.result = result
         super().__init__(names=[str(n) for n in result.names], statement_ids=[str(s) for s in result.statement_ids],
                          answer_names=list(ANSWERS), arrows=[[int(i), int(j)] for i, j in result.arrows],

@@ -10,8 +10,7 @@ import torch
 import traitlets
 
 from ..hidden.generation import Generation
-from ._base import ArrayTrait
-from .logit_lens_view import ReportingView, vocabulary_index
+from ._base import ArrayTrait, ReportingView, check_result, vocabulary_index
 
 METHODS = ("gradient_x_input", "attnlrp")
 
@@ -77,9 +76,7 @@ class GenerationView(ReportingView):
     relevance_step = traitlets.Int(-1).tag(sync=True)
 
     def __init__(self, result: Generation, model=None, method: str = "gradient_x_input", **kwargs: Any) -> None:
-        if not isinstance(result, Generation):
-            raise TypeError(f"GenerationView shows a Generation result (from iw.hidden.generate), "
-                            f"got {type(result).__name__}")
+        check_result("GenerationView", result, Generation, "iw.hidden.generate")
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         if model is not None:

@@ -11,7 +11,7 @@ import traitlets
 from traitlets import TraitError
 
 from ..analysis.attention.head_stats import HeadStats
-from ._base import ArrayTrait, InterpWidget
+from ._base import ArrayTrait, InterpWidget, check_result
 
 MODES = ("stats", "mds")
 
@@ -42,9 +42,7 @@ class HeadStatsView(InterpWidget):
     selected_head = traitlets.List(traitlets.Int()).tag(sync=True)
 
     def __init__(self, result: HeadStats, **kwargs: Any) -> None:
-        if not isinstance(result, HeadStats):
-            raise TypeError(f"HeadStatsView shows a HeadStats result (from iw.attention.head_stats), "
-                            f"got {type(result).__name__}")
+        check_result("HeadStatsView", result, HeadStats, "iw.attention.head_stats")
         self.result = result
         names = list(result.stat_names)
         values = np.stack([getattr(result, n).double().numpy().reshape(-1) for n in names])

@@ -5,38 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import traitlets
-from traitlets import TraitError
 
 from ..hidden.logit_lens import LogitLens
-from ._base import ArrayTrait, InterpWidget
+from ._base import ArrayTrait, ReportingView, check_result, vocabulary_index
 
 POINT_OFFSET = {"resid_pre": 0.0, "resid_mid": 0.5, "resid_post": 1.0}
-
-
-class ReportingView(InterpWidget):
-    """A view whose refused browser updates are explained in its ``error`` trait (and sent back
-    corrected); a later accepted update clears it. Python assignments still raise."""
-
-    error = traitlets.Unicode("").tag(sync=True)
-
-    def set_state(self, sync_data: dict[str, Any]) -> None:
-        if self.error and "error" not in sync_data:
-            self.error = ""
-        try:
-            super().set_state(sync_data)
-        except TraitError as exc:
-            self.error = str(exc)
-
-
-def vocabulary_index(labels: list) -> tuple[list[str], np.ndarray]:
-    """Nested lists of token strings -> (unique strings in first-seen order, index array of the
-    same nesting shape into them), so the strings travel once and the grid as binary."""
-    vocab: dict[str, int] = {}
-    index = np.array(labels, dtype=object)
-    flat = np.array([vocab.setdefault(t, len(vocab)) for t in index.reshape(-1)], dtype=np.float32)
-    return list(vocab), flat.reshape(index.shape)
 
 
 class LogitLensView(ReportingView):
@@ -66,9 +40,7 @@ class LogitLensView(ReportingView):
     position = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, result: LogitLens, position: int = -1, **kwargs: Any) -> None:
-        if not isinstance(result, LogitLens):
-            raise TypeError(f"LogitLensView shows a LogitLens result (from iw.hidden.logit_lens), "
-                            f"got {type(result).__name__}")
+        check_result("LogitLensView", result, LogitLens, "iw.hidden.logit_lens")
         self.result = result
         n_pos = len(result.tokens)
         if isinstance(position, int) and not isinstance(position, bool) and -n_pos <= position < 0:

@@ -9,7 +9,7 @@ import numpy as np
 import traitlets
 
 from ..analysis.attention.massive_values import PARTS, MassiveValues
-from ._base import ArrayTrait, InterpWidget
+from ._base import ArrayTrait, InterpWidget, check_result
 
 
 class MassiveView(InterpWidget):
@@ -41,9 +41,7 @@ class MassiveView(InterpWidget):
     log_scale = traitlets.Bool(False).tag(sync=True)
 
     def __init__(self, result: MassiveValues, **kwargs: Any) -> None:
-        if not isinstance(result, MassiveValues):
-            raise TypeError(f"MassiveView shows a MassiveValues result (from iw.attention.massive_values), "
-                            f"got {type(result).__name__}")
+        check_result("MassiveView", result, MassiveValues, "iw.attention.massive_values")
         self.result = result
         data = {f"M_{p}": result._norms(p) for p in PARTS}
         data.update({f"mask_{p}": result.mask(p).numpy().astype(np.float32) for p in PARTS})

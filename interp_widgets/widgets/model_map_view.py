@@ -11,8 +11,7 @@ import traitlets
 from traitlets import TraitError
 
 from ..outputs.model_map import ModelMap
-from ._base import ArrayTrait
-from .logit_lens_view import ReportingView
+from ._base import ArrayTrait, ReportingView, check_result
 
 
 def top_differences(q: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +46,16 @@ def _metadata(result: ModelMap) -> list[list[str]]:
     return lines
 
 
-class ModelMapView(ReportingView):
+class ModelPointsView(ReportingView):
+    """Base of the views that place models as labelled points in a plane: ``names`` [K],
+    ``title`` and ``coords`` [K, 2]."""
+
+    names = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    title = traitlets.Unicode("").tag(sync=True)
+    coords = ArrayTrait(shape=(None, 2))
+
+
+class ModelMapView(ModelPointsView):
     """View of a :class:`~interp_widgets.outputs.ModelMap` result.
 
     Eager data: ``coords`` [K, 2] (the map), ``kl`` [K, K] (nats per text), ``top_index`` /
@@ -60,12 +68,9 @@ class ModelMapView(ReportingView):
 
     _bundle = "model_map_view"
 
-    names = traitlets.List(traitlets.Unicode()).tag(sync=True)
     families = traitlets.List(traitlets.Unicode()).tag(sync=True)
     metadata = traitlets.List(traitlets.List(traitlets.Unicode())).tag(sync=True)
     texts = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    title = traitlets.Unicode("").tag(sync=True)
-    coords = ArrayTrait(shape=(None, 2))
     kl = ArrayTrait(ndim=2)
     top_index = ArrayTrait(ndim=3)
     top_diff = ArrayTrait(ndim=3)
@@ -74,9 +79,7 @@ class ModelMapView(ReportingView):
 
     def __init__(self, result: ModelMap, texts: Sequence[str] | None = None, top: int = 5,
                  selected: Sequence[str] = (), **kwargs: Any) -> None:
-        if not isinstance(result, ModelMap):
-            raise TypeError(f"ModelMapView shows a ModelMap result (from iw.outputs.model_map), "
-                            f"got {type(result).__name__}")
+        check_result("ModelMapView", result, ModelMap, "iw.outputs.model_map")
         if texts is not None and len(texts) != result.n_texts:
             raise ValueError(f"texts must be the {result.n_texts} texts the map was computed on, got {len(texts)}")
         if isinstance(top, bool) or not isinstance(top, int) or top < 1:

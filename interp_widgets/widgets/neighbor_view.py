@@ -8,8 +8,7 @@ from typing import Any
 import traitlets
 
 from ..hidden.neighbor_index import Neighbors
-from ._base import ArrayTrait
-from .logit_lens_view import ReportingView
+from ._base import ArrayTrait, ReportingView, check_result
 
 
 class NeighborView(ReportingView):
@@ -42,9 +41,7 @@ class NeighborView(ReportingView):
     selected = traitlets.Int(-1).tag(sync=True)
 
     def __init__(self, result: Neighbors, **kwargs: Any) -> None:
-        if not isinstance(result, Neighbors):
-            raise TypeError(f"NeighborView shows a Neighbors result (from NeighborIndex.search), "
-                            f"got {type(result).__name__}")
+        check_result("NeighborView", result, Neighbors, "NeighborIndex.search")
         self.result = result
         what = "masked " if result.masked else ""
         where = f"layer {result.layer} {result.kind}" + (f", heads {result.heads}" if result.kind == "context" else "")

@@ -8,8 +8,7 @@ from typing import Any
 import traitlets
 
 from ..hidden.neuron_factors import NeuronFactors
-from ._base import ArrayTrait
-from .logit_lens_view import ReportingView
+from ._base import ArrayTrait, ReportingView, check_result
 
 
 class NeuronFactorView(ReportingView):
@@ -34,9 +33,7 @@ class NeuronFactorView(ReportingView):
     factor = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, result: NeuronFactors, factor: int = 0, k: int = 5, **kwargs: Any) -> None:
-        if not isinstance(result, NeuronFactors):
-            raise TypeError(f"NeuronFactorView shows a NeuronFactors result (from iw.hidden.neuron_factors), "
-                            f"got {type(result).__name__}")
+        check_result("NeuronFactorView", result, NeuronFactors, "iw.hidden.neuron_factors")
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k (tokens and neurons listed per factor) must be a positive int, got {k!r}")
         self.result = result

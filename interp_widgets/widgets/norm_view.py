@@ -9,7 +9,7 @@ import traitlets
 from traitlets import TraitError
 
 from ..analysis.attention.norms import AttentionNorms
-from ._base import ArrayTrait, InterpWidget
+from ._base import ArrayTrait, InterpWidget, check_result
 
 
 class NormView(InterpWidget):
@@ -42,9 +42,7 @@ class NormView(InterpWidget):
     token = traitlets.Int(-1).tag(sync=True)
 
     def __init__(self, result: AttentionNorms, **kwargs: Any) -> None:
-        if not isinstance(result, AttentionNorms):
-            raise TypeError(f"NormView shows an AttentionNorms result (from iw.attention.norms), "
-                            f"got {type(result).__name__}")
+        check_result("NormView", result, AttentionNorms, "iw.attention.norms")
         self.result = result
         super().__init__(tokens=list(result.tokens), layers=[int(l) for l in result.layers],
                          kinds=list(result.kinds), n_heads=int(result.alpha.shape[1]), note=result.note,

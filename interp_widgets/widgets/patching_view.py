@@ -10,8 +10,7 @@ import traitlets
 from traitlets import TraitError
 
 from ..hidden.patching import KINDS, ActivationPatching
-from ._base import ArrayTrait
-from .logit_lens_view import ReportingView
+from ._base import ArrayTrait, ReportingView, check_result
 
 
 def pack_scores(scores: dict) -> tuple[np.ndarray, list[int]]:
@@ -52,9 +51,7 @@ class PatchingView(ReportingView):
     kind = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, result: ActivationPatching, kind: str | None = None, **kwargs: Any) -> None:
-        if not isinstance(result, ActivationPatching):
-            raise TypeError(f"PatchingView shows an ActivationPatching result (from "
-                            f"iw.hidden.activation_patching), got {type(result).__name__}")
+        check_result("PatchingView", result, ActivationPatching, "iw.hidden.activation_patching")
         self.result = result
         packed, widths = pack_scores(result.scores)
         kinds = list(result.scores)

@@ -11,7 +11,7 @@
 import { decodeArray, type ArrayPayload } from "./lib/arrays";
 import { buildSvg, canvasToPng, download } from "./lib/export";
 import { onChanges, type RenderProps } from "./lib/model";
-import { injectStyles, ROOT_CLASS } from "./lib/styles";
+import { addStylesheet, injectStyles, ROOT_CLASS } from "./lib/styles";
 import { themeColors, watchTheme } from "./lib/theme";
 import { Tooltip } from "./lib/tooltip";
 import type { AttentionState, ViewContext, ViewOutput } from "./attention/context";
@@ -51,12 +51,7 @@ function readState(model: RenderProps["model"]): AttentionState {
 function render({ model, el }: RenderProps): () => void {
   const doc = el.ownerDocument;
   injectStyles(doc);
-  if (!doc.getElementById("iw-attention-style")) {
-    const style = doc.createElement("style");
-    style.id = "iw-attention-style";
-    style.textContent = ATTENTION_CSS;
-    doc.head.appendChild(style);
-  }
+  addStylesheet(doc, "iw-attention-style", ATTENTION_CSS);
   const root = doc.createElement("div");
   root.className = `${ROOT_CLASS} iw-attention`;
   const banner = doc.createElement("div");

@@ -93,9 +93,21 @@ function scatterPanel(fr: Frame, sizes: Float32Array, ys: Float32Array, names: r
   const xHi = Math.max(...xs);
   const pxOf = (v: number) => (xHi > xLo ? PAD.left + inset + ((v - xLo) / (xHi - xLo)) * (pw - 2 * inset) : PAD.left + pw / 2);
   if (points.length) {
-    for (const v of niceTicks(Math.floor(xLo), Math.ceil(xHi), 4)) {
-      if (Number.isInteger(v) && v >= xLo - 1e-9 && v <= xHi + 1e-9) g.fillText(`1e${v}`, pxOf(v), PAD.top + ph + 12);
+    const decades = niceTicks(Math.floor(xLo), Math.ceil(xHi), 4).filter((v) => Number.isInteger(v) && v >= xLo - 1e-9 && v <= xHi + 1e-9);
+    for (const v of decades) g.fillText(`1e${v}`, pxOf(v), PAD.top + ph + 12);
+    const ends = [points.reduce((a, b) => (b.x < a.x ? b : a)), points.reduce((a, b) => (b.x > a.x ? b : a))];
+    if (decades.length === 0) {
+      for (const p of ends) {
+        const text = formatNumber(sizes[p.index]);
+        const half = g.measureText(text).width / 2;
+        g.fillText(text, Math.min(Math.max(p.px, half + 2), W - half - 2), PAD.top + ph + 12);
+      }
     }
+    g.textAlign = "right";  // the extreme scores on the y axis
+    for (const p of [points.reduce((a, b) => (b.y < a.y ? b : a)), points.reduce((a, b) => (b.y > a.y ? b : a))]) {
+      g.fillText(formatNumber(ys[p.index]), PAD.left - 3, p.py + 3);
+    }
+    g.textAlign = "center";
   }
   g.fillText("parameters (log scale)", PAD.left + pw / 2, PAD.top + ph + 26);
   g.save();

@@ -13,9 +13,9 @@ import { setupCanvas } from "./lib/canvas";
 import { formatNumber } from "./lib/format";
 import type { RenderProps } from "./lib/model";
 import { linearMap, type Point } from "./analysis_views/logic";
-import { exportButtons, frame, redrawOn } from "./analysis_views/ui";
+import { exportButtons, redrawOn } from "./analysis_views/ui";
 import { answerText, arrowHead, categoryColors } from "./outputs/logic";
-import { POINT_RADIUS, pointLayer } from "./outputs/ui";
+import { POINT_RADIUS, outputFrame, pointLayer, stringList } from "./outputs/ui";
 
 const SIZE = 380;
 const PAD = { left: 40, right: 16, top: 20, bottom: 40 };
@@ -29,15 +29,9 @@ const CSS = `
 
 function render(props: RenderProps): () => void {
   const { model } = props;
-  const fr = frame(props, "compass");
+  const fr = outputFrame(props, "compass", CSS);
   const { doc } = fr;
-  if (!doc.getElementById("iw-compass-style")) {
-    const style = doc.createElement("style");
-    style.id = "iw-compass-style";
-    style.textContent = CSS;
-    doc.head.appendChild(style);
-  }
-  const strings = (k: string) => ((model.get(k) as string[] | undefined) ?? []).map(String);
+  const strings = (k: string) => stringList(model, k);
   const names = strings("names");
   const ids = strings("statement_ids");
   const answerNames = strings("answer_names");

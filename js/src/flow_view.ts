@@ -8,7 +8,7 @@
  * heatmaps of `influence_a` / `influence_b` [L + 1, T].
  */
 
-import { decodeArray, type ArrayPayload, type NdArray } from "./lib/arrays";
+import type { NdArray } from "./lib/arrays";
 import { fitText, setupCanvas } from "./lib/canvas";
 import { formatNumber } from "./lib/format";
 import type { RenderProps } from "./lib/model";
@@ -102,7 +102,7 @@ function render(props: RenderProps): () => void {
   const { model } = props;
   const fr = frame(props, "flow");
   const { doc } = fr;
-  const arr = (k: string): NdArray => decodeArray(model.get(k) as ArrayPayload);
+  const arr = fr.array;
   const raw = arr("raw");
   const joint = arr("joint");
   const flow = arr("flow");

@@ -9,7 +9,7 @@
  * null), relevance_step, error.
  */
 
-import { decodeArray, decodeVector, type ArrayPayload } from "./lib/arrays";
+import { decodeVector, type ArrayPayload } from "./lib/arrays";
 import { divergingScale, sequentialScale, textColorOn, type ColorScale } from "./lib/colors";
 import { formatNumber } from "./lib/format";
 import type { RenderProps } from "./lib/model";
@@ -35,22 +35,16 @@ function paint(span: HTMLElement, scale: ColorScale, value: number): void {
 
 function render(props: RenderProps): () => void {
   const { model } = props;
-  const fr = frame(props, "generation");
+  const fr = frame(props, "generation", CSS);
   const { doc } = fr;
-  if (!doc.getElementById("iw-generation-style")) {
-    const style = doc.createElement("style");
-    style.id = "iw-generation-style";
-    style.textContent = CSS;
-    doc.head.appendChild(style);
-  }
-  const strings = (k: string) => ((model.get(k) as string[] | undefined) ?? []).map(String);
+  const { strings } = fr;
   const prompt = strings("prompt_tokens");
   const tokens = strings("tokens");
   const vocab = strings("vocab");
   const probs = decodeVector(model.get("probs") as ArrayPayload);
   const entropy = decodeVector(model.get("entropy") as ArrayPayload);
-  const topProbs = decodeArray(model.get("topk_probs") as ArrayPayload);
-  const topIndex = decodeArray(model.get("topk_index") as ArrayPayload);
+  const topProbs = fr.array("topk_probs");
+  const topIndex = fr.array("topk_index");
   const method = String(model.get("method") ?? "");
   const nPrompt = prompt.length;
   const probScale = sequentialScale(0, 1);

@@ -8,7 +8,6 @@
  * state: position; error (why the kernel refused the last change).
  */
 
-import { decodeArray, type ArrayPayload, type NdArray } from "./lib/arrays";
 import { sequentialScale, textColorOn } from "./lib/colors";
 import { formatNumber } from "./lib/format";
 import type { RenderProps } from "./lib/model";
@@ -28,21 +27,15 @@ const CSS = `
 
 function render(props: RenderProps): () => void {
   const { model } = props;
-  const fr = frame(props, "logit-lens");
+  const fr = frame(props, "logit-lens", CSS);
   const { doc } = fr;
-  if (!doc.getElementById("iw-logit-lens-style")) {
-    const style = doc.createElement("style");
-    style.id = "iw-logit-lens-style";
-    style.textContent = CSS;
-    doc.head.appendChild(style);
-  }
-  const arr = (k: string): NdArray => decodeArray(model.get(k) as ArrayPayload);
+  const arr = fr.array;
   const probs = arr("topk_probs");
   const index = arr("topk_index");
   const entropy = arr("entropy");
   const ranks = arr("watch_ranks");
   const wprobs = arr("watch_probs");
-  const strings = (k: string) => ((model.get(k) as string[] | undefined) ?? []).map(String);
+  const { strings } = fr;
   const tokens = strings("tokens");
   const stages = strings("stages");
   const vocab = strings("vocab");

@@ -6,7 +6,7 @@
  * M_q [L, H, D], M_k / M_v [L, H_kv, D], mask_q / mask_k / mask_v; state: layer, log_scale.
  */
 
-import { decodeArray, type ArrayPayload, type NdArray } from "./lib/arrays";
+import type { NdArray } from "./lib/arrays";
 import { setupCanvas } from "./lib/canvas";
 import { sequentialScale } from "./lib/colors";
 import { formatNumber } from "./lib/format";
@@ -41,10 +41,8 @@ function frequencyAxis(fr: Frame, frequency: Float32Array, band: string[], cell:
   g.fillStyle = theme.foreground;
   g.font = `10px ${theme.fontFamily}`;
   g.textBaseline = "middle";
-  g.textAlign = "right";
-  g.fillText("RoPE \u03b8", left - 4, 10);
   g.textAlign = "left";
-  g.fillText(`log10 \u03b8 from ${formatNumber(Math.max(...finite))} (high freq.) to ${formatNumber(Math.min(...finite))} (low); | = start of a low-frequency half`, left, 32);
+  g.fillText(`RoPE frequencies per dim: log10 \u03b8 from ${formatNumber(Math.max(...finite))} (high freq.) to ${formatNumber(Math.min(...finite))} (low); | = start of a low-frequency half`, left, 32);
   canvas.addEventListener("mousemove", (event) => {
     const box = canvas.getBoundingClientRect();
     const d = Math.floor((event.clientX - box.left - left) / cell);
@@ -59,7 +57,7 @@ function render(props: RenderProps): () => void {
   const { model } = props;
   const fr = frame(props, "massive");
   const { doc } = fr;
-  const arr = (k: string): NdArray => decodeArray(model.get(k) as ArrayPayload);
+  const arr = fr.array;
   const norms = Object.fromEntries(PARTS.map((p) => [p, arr(`M_${p}`)])) as Record<string, NdArray>;
   const masks = Object.fromEntries(PARTS.map((p) => [p, arr(`mask_${p}`)])) as Record<string, NdArray>;
   const frequency = arr("frequency").data;

@@ -12,9 +12,9 @@ import { setupCanvas } from "./lib/canvas";
 import { formatNumber } from "./lib/format";
 import type { RenderProps } from "./lib/model";
 import { scatterPoints } from "./analysis_views/logic";
-import { exportButtons, frame, redrawOn } from "./analysis_views/ui";
+import { exportButtons, redrawOn } from "./analysis_views/ui";
 import { categoryColors, pairDifferences, pickModel } from "./outputs/logic";
-import { pointLayer } from "./outputs/ui";
+import { outputFrame, pointLayer, stringList } from "./outputs/ui";
 
 const W = 480;
 const H = 360;
@@ -29,15 +29,9 @@ const CSS = `
 
 function render(props: RenderProps): () => void {
   const { model } = props;
-  const fr = frame(props, "model-map");
+  const fr = outputFrame(props, "model-map", CSS);
   const { doc } = fr;
-  if (!doc.getElementById("iw-model-map-style")) {
-    const style = doc.createElement("style");
-    style.id = "iw-model-map-style";
-    style.textContent = CSS;
-    doc.head.appendChild(style);
-  }
-  const strings = (k: string) => ((model.get(k) as string[] | undefined) ?? []).map(String);
+  const strings = (k: string) => stringList(model, k);
   const names = strings("names");
   const families = strings("families");
   const texts = strings("texts");

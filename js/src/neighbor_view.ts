@@ -9,7 +9,6 @@
  * [k_pred]; state: selected (-1 for none); error (why the kernel refused the last change).
  */
 
-import { decodeArray, type ArrayPayload } from "./lib/arrays";
 import { setupCanvas, fitText } from "./lib/canvas";
 import { formatNumber } from "./lib/format";
 import type { RenderProps } from "./lib/model";
@@ -83,17 +82,11 @@ function cell(doc: Document, className: string, text: string): HTMLTableCellElem
 
 function render(props: RenderProps): () => void {
   const { model } = props;
-  const fr = frame(props, "neighbors");
+  const fr = frame(props, "neighbors", CSS);
   const { doc } = fr;
-  if (!doc.getElementById("iw-neighbors-style")) {
-    const style = doc.createElement("style");
-    style.id = "iw-neighbors-style";
-    style.textContent = CSS;
-    doc.head.appendChild(style);
-  }
-  const strings = (k: string) => ((model.get(k) as string[] | undefined) ?? []).map(String);
+  const { strings } = fr;
   const lists = (k: string) => ((model.get(k) as string[][] | undefined) ?? []).map((r) => r.map(String));
-  const arr = (k: string) => decodeArray(model.get(k) as ArrayPayload).data;
+  const arr = (k: string) => fr.array(k).data;
   const queryTokens = strings("query_tokens");
   const queryPosition = Number(model.get("query_position") ?? 0);
   const tokens = strings("tokens");

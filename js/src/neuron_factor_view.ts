@@ -8,7 +8,6 @@
  * kernel refused the last change).
  */
 
-import { decodeArray, type ArrayPayload, type NdArray } from "./lib/arrays";
 import { setupCanvas } from "./lib/canvas";
 import { rgbToCss, sequentialScale, textColorOn } from "./lib/colors";
 import { formatNumber } from "./lib/format";
@@ -84,15 +83,9 @@ function list(doc: Document, heading: string, items: string[], className: string
 
 function render(props: RenderProps): () => void {
   const { model } = props;
-  const fr = frame(props, "neuron-factors");
+  const fr = frame(props, "neuron-factors", CSS);
   const { doc } = fr;
-  if (!doc.getElementById("iw-neuron-factors-style")) {
-    const style = doc.createElement("style");
-    style.id = "iw-neuron-factors-style";
-    style.textContent = CSS;
-    doc.head.appendChild(style);
-  }
-  const arr = (k: string): NdArray => decodeArray(model.get(k) as ArrayPayload);
+  const arr = fr.array;
   const factors = arr("factors");
   const positions = arr("top_positions");
   const strengths = arr("top_strengths");

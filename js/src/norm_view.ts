@@ -6,7 +6,7 @@
  * with_residual / with_ln [L, T, T], mixing [L, 3, T]; state: layer, head, norm, token.
  */
 
-import { decodeArray, type ArrayPayload, type NdArray } from "./lib/arrays";
+import type { NdArray } from "./lib/arrays";
 import { setupCanvas } from "./lib/canvas";
 import { formatNumber } from "./lib/format";
 import type { RenderProps } from "./lib/model";
@@ -50,7 +50,7 @@ function drawCurves(fr: Frame, curves: number[][], kinds: string[], layers: numb
   g.lineTo(x(current), pad.top + ph);
   g.stroke();
   g.setLineDash([]);
-  let legend = 0;
+  let legendX = 4;
   curves.forEach((curve, k) => {
     if (curve.every((v) => !Number.isFinite(v))) return;
     g.strokeStyle = g.fillStyle = CURVE_COLORS[k % CURVE_COLORS.length];
@@ -74,8 +74,9 @@ function drawCurves(fr: Frame, curves: number[][], kinds: string[], layers: numb
       g.fill();
     });
     g.textAlign = "left";
-    g.fillText(`\u2014 ${kinds[k]}`, pad.left + 100 * (legend % 3), H - 10);
-    legend++;
+    const label = `\u2014 ${kinds[k]}`;
+    g.fillText(label, legendX, H - 10);
+    legendX += g.measureText(label).width + 12;
   });
   g.lineWidth = 1;
   const indexAt = (event: MouseEvent): number => {
@@ -109,7 +110,7 @@ function render(props: RenderProps): () => void {
   const { model } = props;
   const fr = frame(props, "norms");
   const { doc } = fr;
-  const arr = (k: string): NdArray => decodeArray(model.get(k) as ArrayPayload);
+  const arr = fr.array;
   const alpha = arr("alpha");
   const weighted = arr("weighted");
   const matrices: Record<string, NdArray> = { "Attn-N": arr("summed"), "AttnRes-N": arr("with_residual"), "AttnResLn-N": arr("with_ln") };

@@ -7,7 +7,6 @@
  * [kind, layer, max width] (NaN padded), clean_score, corrupted_score; state: kind; error.
  */
 
-import { decodeArray, type ArrayPayload } from "./lib/arrays";
 import { divergingScale } from "./lib/colors";
 import { formatNumber } from "./lib/format";
 import type { RenderProps } from "./lib/model";
@@ -18,8 +17,8 @@ function render(props: RenderProps): () => void {
   const { model } = props;
   const fr = frame(props, "patching");
   const { doc } = fr;
-  const scores = decodeArray(model.get("scores") as ArrayPayload);
-  const strings = (k: string) => ((model.get(k) as string[] | undefined) ?? []).map(String);
+  const scores = fr.array("scores");
+  const { strings } = fr;
   const kinds = strings("kinds");
   const axes = strings("axes");
   const clean = strings("clean_tokens");

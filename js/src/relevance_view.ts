@@ -8,7 +8,6 @@
  * [F], faith_morf / faith_lerf [M', F]; state: step, normalize ("shared" | "row"), token.
  */
 
-import { decodeArray, type ArrayPayload, type NdArray } from "./lib/arrays";
 import { divergingScale } from "./lib/colors";
 import { formatNumber } from "./lib/format";
 import type { RenderProps } from "./lib/model";
@@ -23,14 +22,6 @@ const CSS = `
 .iw-relevance .iw-token.iw-rel-target { outline: 2px dashed var(--iw-foreground); outline-offset: 1px; }
 .iw-relevance .iw-token.iw-rel-unread { opacity: 0.35; }
 `;
-
-function addStyle(doc: Document): void {
-  if (doc.getElementById("iw-relevance-style")) return;
-  const style = doc.createElement("style");
-  style.id = "iw-relevance-style";
-  style.textContent = CSS;
-  doc.head.appendChild(style);
-}
 
 /** One labelled strip of tokens coloured by `values` under `limit`; clicks select a token. */
 function strip(fr: Frame, label: string, tokens: readonly string[], values: ArrayLike<number>, limit: number,
@@ -69,17 +60,16 @@ function strip(fr: Frame, label: string, tokens: readonly string[], values: Arra
 
 function render(props: RenderProps): () => void {
   const { model } = props;
-  const fr = frame(props, "relevance");
+  const fr = frame(props, "relevance", CSS);
   const { doc } = fr;
-  addStyle(doc);
-  const arr = (k: string): NdArray => decodeArray(model.get(k) as ArrayPayload);
-  const list = (k: string): string[] => ((model.get(k) as string[] | undefined) ?? []).map(String);
+  const arr = fr.array;
+  const list = fr.strings;
   const scores = arr("scores");
   const layerScores = arr("layer_scores");
   const redistribution = arr("redistribution");
   const morf = arr("faith_morf");
   const lerf = arr("faith_lerf");
-  const fractions = decodeArray(model.get("faith_fractions") as ArrayPayload).data;
+  const fractions = arr("faith_fractions").data;
   const tokens = list("tokens");
   const methods = list("methods");
   const targets = list("targets");

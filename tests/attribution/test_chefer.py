@@ -88,6 +88,26 @@ def test_one_layer_closed_form(kind, variant, causal_tokenizer, encoder_tokenize
     torch.testing.assert_close(res.relevance.double(), expected, rtol=1e-5, atol=1e-8)
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_layer_map_from_independent_gradients(tiny, variant):
+    """Every block of a deeper model: map b is E_h[(∂y/∂A_b ⊙ W_b)⁺], with the total gradient
+    ∂y/∂A_b taken here through a leaf tensor patched in for that block's pattern alone (one
+    separate forward/backward pass per block, later blocks live)."""
+    text = _text(tiny)
+    names = [f"blocks.{l}.attn.hook_pattern" for l in range(tiny.cfg.n_layers)]
+    tr = tiny.run(text, names=names)
+    res = A.chefer(tiny, text, 7, variant=variant)
+    lrp = A.relevance(tiny, text, 7, names=names) if variant == "cvpr" else None
+    for layer, name in enumerate(names):
+        leaf = tr[name].detach().clone().requires_grad_(True)
+        with tiny.patch({name: lambda v: leaf}):
+            logits = tiny(text, grad=True)
+        (grad,) = torch.autograd.grad(logits[0, res.position, 7], leaf)
+        weight = leaf.detach() if variant == "generic" else lrp[name][None]
+        expected = (grad.double() * weight.double())[0].clamp(min=0).mean(0)
+        torch.testing.assert_close(res.maps[layer].double(), expected, rtol=1e-5, atol=1e-8)
+
+
 def test_target_kinds_and_defaults(causal_tokenizer, encoder_tokenizer):
     from tests.conftest import tiny_hf_model
 

@@ -7,38 +7,26 @@ from __future__ import annotations
 
 import pytest
 import torch
-import transformers
-from tokenizers import Tokenizer, models, pre_tokenizers, processors
 
-import interp_widgets as iw
 from interp_widgets import attribution as A
 from interp_widgets.attribution import Target
+from interp_widgets.attribution import synthetic_genotypes, train_genotype_classifier
+from interp_widgets.attribution.genotypes import SPECIALS
 
-N_LOCI = 12
 PLANTED = (2, 7, 10)  # risk loci (0-based locus index; token position = locus + 1 after [CLS])
-SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-GENOTYPES = ["g0", "g1", "g2"]  # copies of the risk allele
 
 
-def _tokenizer():
-    vocab = {t: i for i, t in enumerate(SPECIALS + GENOTYPES)}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])])
-    return transformers.PreTrainedTokenizerFast(tokenizer_object=tok, cls_token="[CLS]", sep_token="[SEP]",
-                                                pad_token="[PAD]", mask_token="[MASK]", unk_token="[UNK]")
-
-
-def _data(n: int, generator: torch.Generator):
-    """Genotypes [n, loci] in {0, 1, 2} and labels: risk-allele count over the planted loci >= 4;
-    samples with a count of exactly 3 (the boundary) are left out."""
-    g = torch.randint(0, 3, (n, N_LOCI), generator=generator)
-    risk = g[:, list(PLANTED)].sum(1)
-    keep = risk != 3
-    g, risk = g[keep], risk[keep]
-    ids = torch.cat([torch.full((len(g), 1), 2), g + len(SPECIALS), torch.full((len(g), 1), 3)], 1)
-    return ids, (risk >= 4).long()
+def test_synthetic_genotypes_follow_the_rule():
+    data = synthetic_genotypes(500, n_loci=12, planted=PLANTED, threshold=4, seed=3)
+    genotypes = data.ids[:, 1:-1] - len(SPECIALS)
+    risk = genotypes[:, list(PLANTED)].sum(1)
+    assert genotypes.min() >= 0 and genotypes.max() <= 2
+    assert torch.equal(data.labels, (risk >= 4).long()) and not (risk == 3).any()
+    assert 0 < len(data.ids) < 500 and data.labels.float().mean().item() > 0.1
+    with pytest.raises(ValueError, match="planted loci"):
+        synthetic_genotypes(10, n_loci=5, planted=(7,))
+    with pytest.raises(ValueError, match="threshold"):
+        synthetic_genotypes(10, planted=(1,), threshold=3)
 
 
 @pytest.fixture(scope="module")
@@ -46,27 +34,9 @@ def trained():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a model this small trains faster on one thread than on contended ones
     try:
-        torch.manual_seed(0)
-        config = transformers.BertConfig(vocab_size=len(SPECIALS) + 3, hidden_size=32, num_hidden_layers=2,
-                                         num_attention_heads=4, intermediate_size=64,
-                                         max_position_embeddings=N_LOCI + 2, hidden_dropout_prob=0.0,
-                                         attention_probs_dropout_prob=0.0, num_labels=2)
-        hf = transformers.BertForSequenceClassification(config)
-        gen = torch.Generator().manual_seed(0)
-        ids, labels = _data(4000, gen)
-        opt = torch.optim.AdamW(hf.parameters(), lr=3e-3, weight_decay=0.0)
-        hf.train()
-        for _ in range(80):
-            batch = torch.randint(0, len(ids), (64,), generator=gen)
-            loss = torch.nn.functional.cross_entropy(hf(input_ids=ids[batch]).logits, labels[batch])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        hf.eval()
-        test_ids, test_labels = _data(600, torch.Generator().manual_seed(1))
-        with torch.no_grad():
-            accuracy = float((hf(input_ids=test_ids).logits.argmax(-1) == test_labels).float().mean())
-        yield iw.wrap(hf, _tokenizer(), name="hemera-bert"), test_ids, test_labels, accuracy
+        model, accuracy = train_genotype_classifier(n_loci=12, planted=PLANTED)
+        test = synthetic_genotypes(600, n_loci=12, planted=PLANTED, seed=1)
+        yield model, test.ids, test.labels, accuracy
     finally:
         torch.set_num_threads(threads)
 

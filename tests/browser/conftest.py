@@ -3,7 +3,8 @@
 Playwright's own browser download is never used. Every request that is not a
 local file, an in-page blob/data URL or a server on 127.0.0.1 is aborted and
 recorded, so a test can assert that a page works offline. `jupyter_lab` starts
-a real JupyterLab server on 127.0.0.1 for tests that need a live kernel.
+a real JupyterLab server on 127.0.0.1 for tests that need a live kernel
+(`running_jupyter_lab` starts one for a wider fixture scope).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -159,9 +161,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture  # one server (and workspace) per test: restored tabs must not leak between tests
-def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
-    base = tmp_path_factory.mktemp("jupyterlab")
+@contextmanager
+def running_jupyter_lab(base: Path, extra_env: dict[str, str] | None = None) -> Iterator[JupyterLab]:
+    """A JupyterLab server serving ``base/root``, with config, settings and workspaces under ``base/home``."""
     root, home = base / "root", base / "home"
     root.mkdir()
     home.mkdir()
@@ -174,6 +176,7 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab
         "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
         "JUPYTER_PLATFORM_DIRS": "1",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+        **(extra_env or {}),
     }
     log = open(base / "jupyterlab.log", "wb")
     process = subprocess.Popen(
@@ -206,3 +209,9 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture  # one server (and workspace) per test: restored tabs must not leak between tests
+def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
+    with running_jupyter_lab(tmp_path_factory.mktemp("jupyterlab")) as lab:
+        yield lab

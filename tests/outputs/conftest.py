@@ -28,3 +28,20 @@ def check_figure(fig) -> None:
     assert isinstance(fig, Figure) and fig.axes
     fig.canvas.draw()
     plt.close(fig)
+
+
+def write(tmp_path, name: str, text: str):
+    """``text`` written to ``tmp_path / name``; returns the path."""
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def assert_record_errors(load, tmp_path, cases) -> None:
+    """For each (file name, text, message pattern): ``load(path)`` of the written file raises a
+    RecordError whose message (file, line, field, problem) matches the pattern."""
+    from interp_widgets.outputs.records import RecordError
+
+    for name, text, pattern in cases:
+        with pytest.raises(RecordError, match=pattern):
+            load(write(tmp_path, name, text))

@@ -9,9 +9,8 @@ import torch
 import interp_widgets as iw
 from interp_widgets.outputs import compass as cp
 from interp_widgets.outputs.prompting import single_token_ids
-from interp_widgets.outputs.records import RecordError
 
-from .conftest import check_figure
+from .conftest import assert_record_errors, check_figure, write
 
 
 def stance_scorer(p_agree, name="scorer"):
@@ -172,23 +171,16 @@ def test_keyword_stance():
 
 
 def test_bad_battery_files(tmp_path):
-    def load(name, text):
-        path = tmp_path / name
-        path.write_text(text)
-        return cp.load_battery(path)
-
-    with pytest.raises(RecordError, match=r"b\.csv, line 3, field 'econ': 'left' is not a number"):
-        load("b.csv", "statement,econ,soc\nA.,1,0\nB.,left,0\n")
-    with pytest.raises(RecordError, match=r"line 2, field 'soc': give one weight or four"):
-        load("b2.csv", "statement,econ,soc\nA.,1,1|2\n")
-    with pytest.raises(RecordError, match=r"b\.jsonl, line 2, field 'statement': missing or empty"):
-        load("b.jsonl", '{"statement": "A.", "econ": 1, "soc": 0}\n{"econ": 1, "soc": 0}\n')
-    with pytest.raises(RecordError, match=r"line 3, field 'soc': missing"):
-        load("b.json",
-             '{"statements": [\n {"statement": "A.", "econ": 1, "soc": 0},\n {"statement": "B.", "econ": 1}\n]}')
-    with pytest.raises(RecordError, match=r"field 'scale': scale divisors must be positive"):
-        load("b3.json", '{"scale": [0, 1], "statements": [{"statement": "A.", "econ": 1, "soc": 0}]}')
-    b = load("ok.csv", "# my battery\nid,statement,econ,soc\nx,A.,1,-2|-1|1|2\n")
+    assert_record_errors(cp.load_battery, tmp_path, [
+        ("b.csv", "statement,econ,soc\nA.,1,0\nB.,left,0\n", r"b\.csv, line 3, field 'econ': 'left' is not a number"),
+        ("b2.csv", "statement,econ,soc\nA.,1,1|2\n", r"line 2, field 'soc': give one weight or four"),
+        ("b.jsonl", '{"statement": "A.", "econ": 1, "soc": 0}\n{"econ": 1, "soc": 0}\n',
+         r"b\.jsonl, line 2, field 'statement': missing or empty"),
+        ("b.json", '{"statements": [\n {"statement": "A.", "econ": 1, "soc": 0},\n {"statement": "B.", "econ": 1}\n]}',
+         r"line 3, field 'soc': missing"),
+        ("b3.json", '{"scale": [0, 1], "statements": [{"statement": "A.", "econ": 1, "soc": 0}]}',
+         r"field 'scale': scale divisors must be positive")])
+    b = cp.load_battery(write(tmp_path, "ok.csv", "# my battery\nid,statement,econ,soc\nx,A.,1,-2|-1|1|2\n"))
     np.testing.assert_allclose(b.econ, [[-1, -0.5, 0.5, 1]])
     np.testing.assert_allclose(b.soc, [[-2, -1, 1, 2]])
     assert b.description == "my battery" and b.ids == ("x",)

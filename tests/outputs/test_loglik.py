@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -80,6 +86,35 @@ def test_cache_resumes_after_interruption_and_adds_models(tmp_path, causal_model
     assert loglik_matrix(models, TEXTS[:3], cache_dir=tmp_path, progress=False).cached == [False] * 3
     assert loglik_matrix([scorers[0]], TEXTS, cache_dir=tmp_path, dtype=torch.float64,
                          progress=False).cached == [False]
+
+
+KILLED_SWEEP = """
+import os, signal, sys
+from interp_widgets.outputs import loglik_matrix
+from tests.outputs.test_loglik import TEXTS, Counting
+
+def kill(i, label, row):
+    if i == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+loglik_matrix([Counting("a", 1.0), Counting("b", 2.0), Counting("c", 3.0)], TEXTS, cache_dir=sys.argv[1],
+              progress=False, callback=kill)
+"""
+
+
+def test_cache_survives_a_killed_sweep(tmp_path):
+    """The sweeping process is killed (SIGKILL) after its second row: a new sweep reads the two
+    stored rows, computes only the third and gives the uninterrupted matrix."""
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-c", KILLED_SWEEP, str(tmp_path)], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
+    models = [Counting("a", 1.0), Counting("b", 2.0), Counting("c", 3.0)]
+    resumed = loglik_matrix(models, TEXTS, cache_dir=tmp_path, progress=False)
+    assert resumed.cached == [True, True, False] and [m.calls for m in models] == [0, 0, 1]
+    np.testing.assert_array_equal(np.asarray(resumed), np.asarray(loglik_matrix(models, TEXTS, progress=False)))
+    assert not list(tmp_path.rglob("*.tmp*"))
 
 
 def test_fingerprint_follows_the_weights(tmp_path, causal_model):

@@ -14,7 +14,7 @@ from interp_widgets.outputs import opinions as op
 from interp_widgets.outputs.prompting import single_token_ids
 from interp_widgets.outputs.records import RecordError
 
-from .conftest import check_figure
+from .conftest import check_figure, write
 
 
 def constant_gpt2(tokenizer, token_logits: dict[int, float], floor: float = -40.0):
@@ -225,12 +225,6 @@ def test_save_load_roundtrip(tmp_path, questions, human):
     rep = op.representativeness(out, human)
     back = op.Representativeness.load(rep.save(tmp_path / "rep"))
     assert torch.equal(back.R, rep.R) and back.groups == rep.groups and repr(back) == repr(rep)
-
-
-def write(tmp_path, name, text):
-    path = tmp_path / name
-    path.write_text(text)
-    return path
 
 
 def test_question_loader_names_line_and_field(tmp_path):

@@ -6,11 +6,13 @@ import { buildSvg, canvasToPng, download } from "../lib/export";
 import { formatNumber } from "../lib/format";
 import { niceTicks, seriesExtent } from "./logic";
 import type { RenderProps } from "../lib/model";
-import { injectStyles, ROOT_CLASS } from "../lib/styles";
+import { decodeArray, type ArrayPayload, type NdArray } from "../lib/arrays";
+import { addStylesheet, injectStyles, ROOT_CLASS } from "../lib/styles";
 import { themeColors, watchTheme, type ThemeColors } from "../lib/theme";
 import { visibleTokenText } from "../lib/tokens";
 import { Tooltip } from "../lib/tooltip";
-export { labelled, select } from "../lib/controls";
+import { button } from "../lib/controls";
+export { button, checkbox, labelled, select, slider } from "../lib/controls";
 import { onChanges, type WidgetModel } from "../lib/model";
 
 const CSS = `
@@ -29,19 +31,20 @@ export interface Frame {
   note: HTMLDivElement;
   tooltip: Tooltip;
   theme(): ThemeColors;
+  /** The binary array trait `key` of the view's model, decoded. */
+  array(key: string): NdArray;
+  /** The list-of-strings trait `key` (empty when unset). */
+  strings(key: string): string[];
   destroy(): void;
 }
 
-/** The root element of a view (class `iw-analysis iw-<name>`), with toolbar, content and note. */
-export function frame({ el }: RenderProps, name: string): Frame {
+/** The root element of a view (class `iw-analysis iw-<name>`), with toolbar, content and note;
+ * `css`, when given, is the view's own stylesheet (added once per document). */
+export function frame({ el, model }: RenderProps, name: string, css?: string): Frame {
   const doc = el.ownerDocument;
   injectStyles(doc);
-  if (!doc.getElementById("iw-analysis-style")) {
-    const style = doc.createElement("style");
-    style.id = "iw-analysis-style";
-    style.textContent = CSS;
-    doc.head.appendChild(style);
-  }
+  addStylesheet(doc, "iw-analysis-style", CSS);
+  if (css) addStylesheet(doc, `iw-${name}-style`, css);
   const root = doc.createElement("div");
   root.className = `${ROOT_CLASS} iw-analysis iw-${name}`;
   const toolbar = doc.createElement("div");
@@ -54,39 +57,11 @@ export function frame({ el }: RenderProps, name: string): Frame {
   el.appendChild(root);
   const tooltip = new Tooltip(root);
   return { doc, root, toolbar, content, note, tooltip, theme: () => themeColors(root),
+    array: (key) => decodeArray(model.get(key) as ArrayPayload),
+    strings: (key) => ((model.get(key) as string[] | undefined) ?? []).map(String),
     destroy: () => { tooltip.destroy(); root.remove(); } };
 }
 
-
-export function slider(doc: Document, name: string, value: number, min: number, max: number, step: number,
-  onChange: (value: number) => void): HTMLInputElement {
-  const el = doc.createElement("input");
-  el.type = "range";
-  el.name = name;
-  el.min = String(min);
-  el.max = String(max);
-  el.step = String(step);
-  el.value = String(value);
-  el.addEventListener("change", () => onChange(Number(el.value)));
-  return el;
-}
-
-export function checkbox(doc: Document, name: string, checked: boolean, onChange: (value: boolean) => void): HTMLInputElement {
-  const el = doc.createElement("input");
-  el.type = "checkbox";
-  el.name = name;
-  el.checked = checked;
-  el.addEventListener("change", () => onChange(el.checked));
-  return el;
-}
-
-export function button(doc: Document, text: string, onClick: () => void): HTMLButtonElement {
-  const el = doc.createElement("button");
-  el.type = "button";
-  el.textContent = text;
-  el.addEventListener("click", onClick);
-  return el;
-}
 
 /** PNG and SVG (the canvas as an image) download buttons for the canvases `canvases()` returns. */
 export function exportButtons(doc: Document, name: string, canvases: () => HTMLCanvasElement[]): HTMLButtonElement[] {
@@ -212,8 +187,10 @@ const SERIES_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#
 export function lineChart(fr: Frame, x: Float32Array, series: readonly Float32Array[], opts: LineChartOptions): HTMLCanvasElement {
   const theme = fr.theme();
   const W = 320;
-  const H = 240;
-  const pad = { left: 48, right: 10, top: 20, bottom: 62 };
+  const shown = opts.labels.slice(0, 8);
+  const legendRows = Math.ceil(shown.length / 2);
+  const pad = { left: 48, right: 10, top: 20, bottom: 38 + 13 * legendRows };
+  const H = 178 + pad.top + pad.bottom;
   const canvas = fr.doc.createElement("canvas");
   canvas.className = `iw-av-lines ${opts.className ?? ""}`.trim();
   const g = setupCanvas(canvas, W, H);
@@ -262,9 +239,10 @@ export function lineChart(fr: Frame, x: Float32Array, series: readonly Float32Ar
   });
   g.lineWidth = 1;
   g.textAlign = "left";
-  opts.labels.slice(0, 8).forEach((label, k) => {
+  const column = (W - 8) / 2;  // legend: two columns under the x label, one row per pair of series
+  shown.forEach((label, k) => {
     g.fillStyle = SERIES_COLORS[k % SERIES_COLORS.length];
-    g.fillText(fitText(g, `\u2014 ${label}`, pw / 2 - 4), pad.left + (pw / 2) * (k % 2), H - 24 + 12 * Math.floor(k / 2) - (opts.labels.length > 2 ? 6 : 0));
+    g.fillText(fitText(g, `\u2014 ${label}`, column - 6), 4 + column * (k % 2), pad.top + ph + 42 + 13 * Math.floor(k / 2));
   });
   canvas.addEventListener("mousemove", (event) => {
     const box = canvas.getBoundingClientRect();

@@ -1,29 +1,15 @@
 /** Toolbar controls of the attention view (plain DOM; labels set as text). */
 
-import { labelled as labelledControl } from "../lib/controls";
+import { button as buttonControl, labelled as labelledControl } from "../lib/controls";
 
-export { select } from "../lib/controls";
+export { checkbox, select } from "../lib/controls";
 
 export function labelled(doc: Document, text: string, control: HTMLElement): HTMLLabelElement {
   return labelledControl(doc, text, control, "iw-attn-control");
 }
 
-export function checkbox(doc: Document, name: string, checked: boolean, onChange: (value: boolean) => void): HTMLInputElement {
-  const el = doc.createElement("input");
-  el.type = "checkbox";
-  el.name = name;
-  el.checked = checked;
-  el.addEventListener("change", () => onChange(el.checked));
-  return el;
-}
-
 export function button(doc: Document, text: string, onClick: () => void, className = "iw-attn-button"): HTMLButtonElement {
-  const el = doc.createElement("button");
-  el.type = "button";
-  el.className = className;
-  el.textContent = text;
-  el.addEventListener("click", onClick);
-  return el;
+  return buttonControl(doc, text, onClick, className);
 }
 
 export const ATTENTION_CSS = `

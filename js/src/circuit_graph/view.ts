@@ -1,7 +1,6 @@
 /** DOM of the circuit-graph view: the graph SVG, the node panel (label, pin, connections, feature
  * details, intervention) and the subgraph panel. Every text goes in as text content. */
 
-import { decodeArray, type ArrayPayload } from "../lib/arrays";
 import { download } from "../lib/export";
 import { formatNumber } from "../lib/format";
 import type { RenderProps } from "../lib/model";
@@ -49,14 +48,6 @@ interface Intervention {
   baseline?: [string, number][];
 }
 
-function injectCss(doc: Document): void {
-  if (doc.getElementById("iw-cg-style")) return;
-  const style = doc.createElement("style");
-  style.id = "iw-cg-style";
-  style.textContent = CSS;
-  doc.head.appendChild(style);
-}
-
 function div(doc: Document, className: string, text?: string): HTMLDivElement {
   const el = doc.createElement("div");
   el.className = className;
@@ -72,9 +63,8 @@ function heading(doc: Document, text: string): HTMLHeadingElement {
 
 export function renderCircuitGraph(props: RenderProps): () => void {
   const { model } = props;
-  const fr = frame(props, "circuit-graph");
+  const fr = frame(props, "circuit-graph", CSS);
   const { doc } = fr;
-  injectCss(doc);
   const main = div(doc, "iw-cg-main");
   const graphBox = div(doc, "iw-cg-graph");
   const side = div(doc, "iw-cg-side");
@@ -94,7 +84,7 @@ export function renderCircuitGraph(props: RenderProps): () => void {
   let graphError = "";
   const rebuild = (): void => {
     try {
-      graph = buildGraph(decodeArray(model.get("nodes") as ArrayPayload), decodeArray(model.get("links") as ArrayPayload),
+      graph = buildGraph(fr.array("nodes"), fr.array("links"),
         get<string[]>("node_ids", []).map(String), get<string[]>("clerps", []).map(String), Number(get("n_layers", 0)),
         get<string[]>("prompt_tokens", []).length);
       graphError = "";

@@ -24,11 +24,16 @@ ${themeCss(`.${ROOT_CLASS}`)}
 .iw-caption { font-size: 11px; opacity: 0.75; }
 `;
 
+/** Adds a <style id=`id`> with `css` to `doc` unless one with that id is already there. */
+export function addStylesheet(doc: Document, id: string, css: string): void {
+  if (doc.getElementById(id)) return;
+  const style = doc.createElement("style");
+  style.id = id;
+  style.textContent = css;
+  doc.head.appendChild(style);
+}
+
 /** Adds the shared stylesheet to `doc` unless it is already there. */
 export function injectStyles(doc: Document): void {
-  if (doc.getElementById(STYLE_ID)) return;
-  const style = doc.createElement("style");
-  style.id = STYLE_ID;
-  style.textContent = CSS;
-  doc.head.appendChild(style);
+  addStylesheet(doc, STYLE_ID, CSS);
 }

@@ -1,4 +1,4 @@
-/** Pure logic of the output-analysis views (model map, compass): no DOM. */
+/** Pure logic of the output-analysis views (model map, compass, opinions, battery): no DOM. */
 
 import type { NdArray } from "../lib/arrays";
 import { formatNumber } from "../lib/format";
@@ -63,4 +63,58 @@ export function arrowHead(x0: number, y0: number, x1: number, y1: number, size: 
   const bx = tx - ux * size;
   const by = ty - uy * size;
   return [[tx, ty], [bx - uy * size * 0.5, by + ux * size * 0.5], [bx + uy * size * 0.5, by - ux * size * 0.5]];
+}
+
+export interface Modal {
+  /** The most common answer level (ties: the lowest), or -1 when no run answered. */
+  level: number;
+  /** The share of runs giving that level (NaN when no run answered). */
+  agreement: number;
+}
+
+/** The modal answer among one item's runs (level indices; -1 = absent). */
+export function modalAnswer(runs: ArrayLike<number>): Modal {
+  const counts = new Map<number, number>();
+  let n = 0;
+  for (let r = 0; r < runs.length; r++) {
+    const level = Math.round(runs[r]);
+    if (level < 0) continue;
+    counts.set(level, (counts.get(level) ?? 0) + 1);
+    n++;
+  }
+  let best = -1;
+  let most = 0;
+  for (const [level, c] of counts) if (c > most || (c === most && level < best)) [best, most] = [level, c];
+  return { level: best, agreement: n > 0 ? most / n : NaN };
+}
+
+export interface CurvePoint {
+  index: number;
+  x: number;
+  y: number;
+}
+
+/** Points of a scaling curve: models with a positive, finite size and a finite value, by size. */
+export function scalingSeries(sizes: ArrayLike<number>, values: ArrayLike<number>): CurvePoint[] {
+  const out: CurvePoint[] = [];
+  for (let i = 0; i < sizes.length; i++) {
+    if (Number.isFinite(sizes[i]) && sizes[i] > 0 && Number.isFinite(values[i])) out.push({ index: i, x: sizes[i], y: values[i] });
+  }
+  return out.sort((a, b) => a.x - b.x || a.index - b.index);
+}
+
+/** Tick values for a log axis over [lo, hi] (both > 0): the powers of ten inside it, or the two
+ * ends when it spans less than one. */
+export function logTicks(lo: number, hi: number): number[] {
+  if (!(lo > 0 && hi >= lo && Number.isFinite(hi))) return [];
+  const ticks: number[] = [];
+  for (let e = Math.ceil(Math.log10(lo) - 1e-9); e <= Math.floor(Math.log10(hi) + 1e-9); e++) ticks.push(10 ** e);
+  return ticks.length > 0 ? ticks : lo === hi ? [lo] : [lo, hi];
+}
+
+/** Index of the largest finite value (the first on ties), or -1 when none is finite. */
+export function bestIndex(values: ArrayLike<number>): number {
+  let best = -1;
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]) && (best < 0 || values[i] > values[best])) best = i;
+  return best;
 }

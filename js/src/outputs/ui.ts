@@ -1,8 +1,27 @@
-/** Canvas pieces shared by the output-analysis views: labelled points with hover and click. */
+/** Pieces shared by the output-analysis views: their frame, string traits, labelled points with hover and click. */
 
 import { fitText } from "../lib/canvas";
+import type { RenderProps, WidgetModel } from "../lib/model";
 import { nearestPoint, type Point } from "../analysis_views/logic";
-import type { Frame } from "../analysis_views/ui";
+import { frame, type Frame } from "../analysis_views/ui";
+
+/** The view's frame (root class `iw-<name>`), with the view's ``css`` added to the document once. */
+export function outputFrame(props: RenderProps, name: string, css: string): Frame {
+  const fr = frame(props, name);
+  const id = `iw-${name}-style`;
+  if (!fr.doc.getElementById(id)) {
+    const style = fr.doc.createElement("style");
+    style.id = id;
+    style.textContent = css;
+    fr.doc.head.appendChild(style);
+  }
+  return fr;
+}
+
+/** A list-of-strings trait (empty when unset). */
+export function stringList(model: WidgetModel, key: string): string[] {
+  return ((model.get(key) as string[] | undefined) ?? []).map(String);
+}
 
 export const POINT_RADIUS = 5;
 
@@ -23,9 +42,9 @@ export function pointLayer(fr: Frame, canvas: HTMLCanvasElement, g: CanvasRender
   opts: PointLayerOptions): void {
   const theme = fr.theme();
   g.font = `10px ${theme.fontFamily}`;
-  g.textAlign = "left";
   g.textBaseline = "alphabetic";
-  for (const p of points) {
+  const width = parseFloat(canvas.style.width) || canvas.width;
+  points.forEach((p, k) => {
     g.beginPath();
     g.arc(p.px, p.py, POINT_RADIUS, 0, 2 * Math.PI);
     g.fillStyle = opts.color(p.index);
@@ -39,9 +58,16 @@ export function pointLayer(fr: Frame, canvas: HTMLCanvasElement, g: CanvasRender
       g.stroke();
       g.lineWidth = 1;
     }
+    // names beside their points, towards the middle of the canvas; points drawn on top of one
+    // another get their names stacked
+    const stacked = points.slice(0, k).filter((q) => Math.hypot(q.px - p.px, q.py - p.py) < 2 * POINT_RADIUS).length;
+    const right = p.px > width / 2;
     g.fillStyle = theme.foreground;
-    g.fillText(fitText(g, opts.names[p.index] ?? String(p.index), 110), p.px + POINT_RADIUS + 2, p.py - POINT_RADIUS);
-  }
+    g.textAlign = right ? "right" : "left";
+    g.fillText(fitText(g, opts.names[p.index] ?? String(p.index), 110), p.px + (right ? -1 : 1) * (POINT_RADIUS + 2),
+      p.py - POINT_RADIUS + 11 * stacked);
+  });
+  g.textAlign = "left";
   canvas.dataset.points = String(points.length);
   canvas.dataset.positions = JSON.stringify(points.map((p) => [p.index, Math.round(p.px), Math.round(p.py)]));
   const at = (event: MouseEvent): Point | null => {
