@@ -25,6 +25,15 @@ def word_tokenizer() -> transformers.PreTrainedTokenizerFast:
                                                 bos_token="<|endoftext|>", eos_token="<|endoftext|>")
 
 
+def vocab_tokenizer(size: int) -> transformers.PreTrainedTokenizerFast:
+    """One word per id, so that every random id has a token string (attribution results name
+    their tokens)."""
+    tok = Tokenizer(models.WordLevel({f"w{i}": i for i in range(size)}, unk_token="w1"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    return transformers.PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="w1", bos_token="w0",
+                                                eos_token="w0")
+
+
 def _build(config, cls, seed: int) -> transformers.PreTrainedModel:
     torch.manual_seed(seed)
     config._attn_implementation = "eager"  # the resting state; sdpa is switched on per call
@@ -46,6 +55,11 @@ def llama_small(quick: bool = False, seed: int = 0) -> transformers.LlamaForCaus
     config = transformers.LlamaConfig(max_position_embeddings=1024, bos_token_id=0, eos_token_id=0,
                                       pad_token_id=0, **size)
     return _build(config, transformers.LlamaForCausalLM, seed)
+
+
+def small_models(quick: bool = False) -> list[tuple[str, object]]:
+    """(label, builder) of the GPT-2-small- and Llama-shaped models (the 2-layer toys with ``quick``)."""
+    return [("gpt2-toy" if quick else "gpt2-small", gpt2_small), ("llama-toy" if quick else "llama-small", llama_small)]
 
 
 def random_ids(vocab_size: int, n_tokens: int, seed: int = 0) -> torch.Tensor:

@@ -32,6 +32,8 @@ BENCHMARKS = {  # name -> module under benchmarks/
     "dig_graph": "benchmarks.dig_graph",
     "attention_views": "benchmarks.attention_views",
     "circuit_graph": "benchmarks.circuit_graph",
+    "lxt_peer": "benchmarks.lxt_peer",
+    "ig_captum": "benchmarks.ig_captum",
 }
 THREADS = 2
 

@@ -10,7 +10,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = ["hf eager + outputs", "hf sdpa, no outputs (floor)", "iw run, all hooks",
         "iw run, no hook_result", "tl HookedTransformer", "tl HookedTransformer +attn_result",
-        "tl TransformerBridge", "iw run, no hook_result / tl TransformerBridge"]
+        "tl TransformerBridge", "iw run, no hook_result / tl TransformerBridge",
+        "iw attnlrp", "lxt attnlrp (peer)", "iw / lxt (own floors)"]
 
 
 def test_quick_run_prints_every_row():
@@ -22,3 +23,4 @@ def test_quick_run_prints_every_row():
             # measured ("1.03x") or skipped with its reason (TransformerLens is optional)
             line = rf"^{re.escape(case)}\s+{re.escape(row)}\s+(\d+\.\d\dx|skipped: \S)"
             assert re.search(line, proc.stdout, re.MULTILINE), f"no row {row!r} for {case}:\n{proc.stdout}"
+    assert re.search(r"^attribution_graph on tiny-llama, .*\n.*ct s\s+ratio", proc.stdout, re.MULTILINE), proc.stdout

