@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
+import inspect
 from collections.abc import Callable, Mapping
 
 import torch
 
+LOCAL_KINDS = ("logit", "prob", "logit_diff")  # targets that read the logits of one position
 BYTES_BUDGET = 2**30  # default activation memory per chunk when internal_batch_size is None
 
 
@@ -52,9 +55,11 @@ class Runner:
         return self.input_ids.shape[0]
 
     def logits(self, embeds: torch.Tensor | None = None, patches: Mapping[str, Callable] | None = None,
-               n: int | None = None) -> torch.Tensor:
+               n: int | None = None, keep: torch.Tensor | None = None) -> torch.Tensor:
         """Logits [n, ...] of the input repeated ``n`` times (``n`` = len(embeds) by default),
-        with ``hook_embed`` replaced by ``embeds`` [n, pos, d_model] and other ``patches``."""
+        with ``hook_embed`` replaced by ``embeds`` [n, pos, d_model] and other ``patches``;
+        ``keep`` [k]: only those positions' logits ([n, k, vocab]; causal LMs, see
+        :meth:`values`)."""
         model = self.model
         all_patches = dict(patches or {})
         if embeds is not None:
@@ -64,6 +69,8 @@ class Runner:
         kwargs = {k: v.expand(n, *v.shape[1:]) for k, v in self._kwargs.items()}
         if model.cfg.causal:
             kwargs["use_cache"] = False
+        if keep is not None:
+            kwargs["logits_to_keep"] = keep.to(model.adapter.device)
         with contextlib.ExitStack() as stack:
             stack.enter_context(model._eval_mode())
             stack.enter_context(model.patch(all_patches))
@@ -73,6 +80,21 @@ class Runner:
             raise ValueError(f"{type(model.hf).__name__} returns no logits; load the model with a "
                              "language-model or classification head to have something to explain")
         return logits
+
+    def values(self, bound, embeds: torch.Tensor | None = None, patches: Mapping[str, Callable] | None = None,
+               n: int | None = None) -> torch.Tensor:
+        """``bound(logits)`` [n] for the same run as :meth:`logits`. When the target reads one
+        position (logit, probability or logit difference) and the model's forward takes
+        ``logits_to_keep``, the output head runs at that position only (the same values, without
+        the [n, pos, vocab] product elsewhere)."""
+        if bound.spec.kind in LOCAL_KINDS and self._keeps_logits:
+            logits = self.logits(embeds, patches, n, keep=torch.tensor([bound.pos]))
+            return dataclasses.replace(bound, pos=0)(logits)
+        return bound(self.logits(embeds, patches, n))
+
+    @functools.cached_property
+    def _keeps_logits(self) -> bool:
+        return "logits_to_keep" in inspect.signature(self.model.hf.forward).parameters
 
     def chunk_size(self, internal_batch_size: int | None) -> int:
         """Rows per forward pass: the given size, or an estimate of what fits BYTES_BUDGET."""

@@ -43,15 +43,15 @@ def path_gradients(runner: Runner, bound, start: torch.Tensor, end: torch.Tensor
         w = torch.as_tensor(weights[i:i + chunk], dtype=torch.float64, device=start.device)
         points = (start + a[:, None, None] * (end - start)).requires_grad_(True)
         with torch.enable_grad():
-            logits = runner.logits(patches={name: lambda v: points}, n=len(a))
-            (grad,) = torch.autograd.grad(bound(logits).sum(), points)
+            values = runner.values(bound, patches={name: lambda v: points}, n=len(a))
+            (grad,) = torch.autograd.grad(values.sum(), points)
         total += torch.einsum("k,kpd->pd", w, grad.double())
     return total
 
 
 def _value(runner, bound, embeds: torch.Tensor) -> float:
     with torch.no_grad():
-        return float(bound(runner.logits(embeds[None])))
+        return float(runner.values(bound, embeds[None]))
 
 
 def integrated_gradients(model, inputs, target=None, *, baseline="zeros", steps: int = 50,
