@@ -5,9 +5,10 @@ output_attentions=True`` (eager attention), the cheapest way to get residual str
 attention patterns without a library. Contenders on the same model and token ids:
 
 - ``hf sdpa, no outputs``: the same model with sdpa attention and no outputs (the floor);
-- ``iw run, all hooks``: ``Model.run(ids)`` recording every hook point (target <= 1.15x);
-- ``iw run, no hook_result``: the same without the per-head ``attn.hook_result``
-  [batch, pos, head, d_model], the one expensive optional point;
+- ``iw run, all hooks``: ``Model.run(ids)`` recording every hook point (target <= 1.15x); the
+  per-head ``attn.hook_result`` [batch, pos, head, d_model] is computed when first read;
+- ``iw run, all hooks, results read``: the same, then every ``hook_result`` read;
+- ``iw run, no hook_result``: the same without the per-head results;
 - ``tl ...``: TransformerLens ``run_with_cache`` (see :mod:`benchmarks.tl_peer`).
 
 A head-to-head table divides interp_widgets' time by TransformerLens's in the same round.
@@ -27,11 +28,12 @@ from .timing import Row, Table, compare
 TITLE = "trace capture: record activations in one forward pass"
 BASELINE = "hf eager + outputs"
 TARGETS = {"iw run, all hooks": 1.15}
-ROWS = [BASELINE, "hf sdpa, no outputs (floor)", "iw run, all hooks", "iw run, no hook_result",
+ROWS = [BASELINE, "hf sdpa, no outputs (floor)", "iw run, all hooks", "iw run, all hooks, results read",
+        "iw run, no hook_result",
         "tl HookedTransformer", "tl HookedTransformer +attn_result", "tl TransformerBridge"]
 HEAD_TO_HEAD = [  # (interp_widgets row, TransformerLens row) recording comparable points
     ("iw run, no hook_result", "tl HookedTransformer"),
-    ("iw run, all hooks", "tl HookedTransformer +attn_result"),
+    ("iw run, all hooks, results read", "tl HookedTransformer +attn_result"),
     ("iw run, no hook_result", "tl TransformerBridge"),
 ]
 
@@ -53,6 +55,13 @@ def _hf_sdpa(hf, ids):
                 return hf(input_ids=ids, use_cache=False)
         finally:
             config._attn_implementation = saved
+    return run
+
+
+def _results_read(m: iw.Model, ids):
+    def run():
+        trace = m.run(ids)
+        return [trace[name] for name in trace.keys() if name.endswith(".hook_result")]
     return run
 
 
@@ -117,6 +126,7 @@ def run(quick: bool = False, reps: int | None = None,
                 BASELINE: _hf_outputs(m.hf, ids),
                 "hf sdpa, no outputs (floor)": _hf_sdpa(m.hf, ids),
                 "iw run, all hooks": lambda: m.run(ids),
+                "iw run, all hooks, results read": _results_read(m, ids),
                 "iw run, no hook_result": lambda: m.run(ids, names=_no_result),
                 **{name: (lambda fn=fn: fn(ids)) for name, fn in peers.items()},
             }

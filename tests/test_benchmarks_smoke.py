@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = ["hf eager + outputs", "hf sdpa, no outputs (floor)", "iw run, all hooks",
-        "iw run, no hook_result", "tl HookedTransformer", "tl HookedTransformer +attn_result",
+        "iw run, all hooks, results read", "iw run, no hook_result", "tl HookedTransformer", "tl HookedTransformer +attn_result",
         "tl TransformerBridge", "iw run, no hook_result / tl TransformerBridge",
         "iw attnlrp", "lxt attnlrp (peer)", "iw / lxt (own floors)"]
 

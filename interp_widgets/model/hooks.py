@@ -11,12 +11,20 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import torch
 from torch import nn
 
 HookFn = Callable[[torch.Tensor], "torch.Tensor | None"]
+
+
+class Deferred:
+    """A recorded value that is computed when first read (see :meth:`HookRegistry.observe`)."""
+
+    def __init__(self, compute: Callable[[], torch.Tensor]):
+        self.compute = compute
 
 
 class HookRegistry:
@@ -30,6 +38,7 @@ class HookRegistry:
                 self.site_of[name] = site
         self.names = [name for site in self.sites for name in site.names]
         self._fns: dict[str, list[tuple[int, HookFn]]] = {}
+        self._observers: set[int] = set()
         self._ids = itertools.count()
         self.on_change: list[Callable[[], None]] = []
         self.stash: dict[Any, torch.Tensor] = {}
@@ -43,23 +52,39 @@ class HookRegistry:
                 self._readers.setdefault(providers[key], []).append(name)
                 self._provider_of[site] = providers[key]
 
-    def add(self, name: str, fn: HookFn) -> int:
-        """Append ``fn`` to ``name``; returns a token for :meth:`remove`."""
-        token = next(self._ids)
-        self._fns.setdefault(name, []).append((token, fn))
-        self._sync(self.site_of[name])
-        return token
+    def add(self, fns: Sequence[tuple[str, HookFn]], observer: bool = False) -> list[tuple[str, int]]:
+        """Append each ``(name, fn)``; returns handles for :meth:`remove`. An ``observer`` only
+        reads values (returns None) and also accepts a :class:`Deferred` one."""
+        handles = []
+        for name, fn in fns:
+            token = next(self._ids)
+            self._fns.setdefault(name, []).append((token, fn))
+            if observer:
+                self._observers.add(token)
+            handles.append((name, token))
+        self._sync(name for name, _ in handles)
+        return handles
 
-    def remove(self, name: str, token: int) -> None:
-        fns = [(t, f) for t, f in self._fns.get(name, []) if t != token]
-        if fns:
-            self._fns[name] = fns
-        else:
-            self._fns.pop(name, None)
-        self._sync(self.site_of[name])
+    def remove(self, handles: Sequence[tuple[str, int]]) -> None:
+        for name, token in handles:
+            self._observers.discard(token)
+            fns = [(t, f) for t, f in self._fns.get(name, []) if t != token]
+            if fns:
+                self._fns[name] = fns
+            else:
+                self._fns.pop(name, None)
+        self._sync(name for name, _ in handles)
 
     def active(self, name: str) -> bool:
         return name in self._fns
+
+    def only_observed(self, name: str) -> bool:
+        """Whether every function on ``name`` is an observer (so its value may be deferred)."""
+        return all(token in self._observers for token, _ in self._fns.get(name, ()))
+
+    def observe(self, name: str, value: Deferred) -> None:
+        for _, fn in self._fns.get(name, ()):
+            fn(value)
 
     def apply(self, name: str, value: torch.Tensor) -> torch.Tensor:
         """Run the functions registered on ``name`` in order; ``None`` keeps the value."""
@@ -75,10 +100,14 @@ class HookRegistry:
                 value = new.to(value.dtype)
         return value
 
-    def _sync(self, site: Site) -> None:
-        for s in (site, self._provider_of.get(site)):
-            if s is not None:
-                s.set_installed(self, any(n in self._fns for n in (*s.names, *self._readers.get(s, ()))))
+    def _sync(self, names) -> None:
+        """Install or remove the PyTorch hooks of the sites serving ``names`` (in site order)."""
+        touched = {self.site_of[name] for name in names}
+        touched |= {self._provider_of[site] for site in touched if site in self._provider_of}
+        for site in self.sites:
+            if site in touched:
+                wanted = (*site.names, *self._readers.get(site, ()))
+                site.set_installed(self, any(n in self._fns for n in wanted))
         for callback in self.on_change:
             callback()
 
@@ -182,9 +211,9 @@ class NormSite(Site):
 
     def scale(self, x: torch.Tensor) -> torch.Tensor:
         xf = x.float()
-        if self.kind == "rmsnorm":
-            return xf.pow(2).mean(-1, keepdim=True).add(self.eps).sqrt()
-        return xf.var(-1, keepdim=True, unbiased=False).add(self.eps).sqrt()
+        if self.kind == "layernorm":  # two passes: Tensor.var accumulates in float64, 15x slower
+            xf = xf - xf.mean(-1, keepdim=True)
+        return xf.pow(2).mean(-1, keepdim=True).add(self.eps).sqrt()
 
     def normalize(self, x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         xf = x.float()
@@ -217,16 +246,17 @@ class AttnOutSite(Site):
     Serves, in order: per-head ``hook_result`` [batch, pos, head, d_model] computed from the
     projection's input z, ``hook_attn_out`` [batch, pos, d_model], and for sequential
     pre-norm blocks ``hook_resid_mid`` = resid_pre + attn_out (written back through attn_out).
+    Without gradients and when only observed, ``hook_result`` is deferred until it is read.
     """
 
-    def __init__(self, module, prefix: str, n_heads: int, w_o: Callable, resid_mid: str | None,
+    def __init__(self, module, prefix: str, n_heads: int, weights: Callable, resid_mid: str | None,
                  resid_pre_key=None):
         names = [f"{prefix}.attn.hook_result", f"{prefix}.hook_attn_out"]
         if resid_mid:
             names.append(resid_mid)
         super().__init__(module, names)
         self.n_heads = n_heads
-        self.w_o = w_o  # () -> (W_O [head, d_head, d_model], b_O [d_model] | None)
+        self.weights = weights  # module -> (W [head * d_head, d_model], b_O [d_model] | None)
         self.resid_pre_key = resid_pre_key
         self.stash_reader = (resid_pre_key, resid_mid)  # resid_mid reads the stashed resid_pre
 
@@ -237,12 +267,17 @@ class AttnOutSite(Site):
         def hook(module, args, output):
             out = output
             if registry.active(result_name):
-                w_o, b_o = self.w_o()
+                w, b_o = self.weights(module)
+                w_o = w.unflatten(0, (self.n_heads, -1))
                 z = args[0].unflatten(-1, (self.n_heads, -1))
-                result = torch.einsum("bphd,hdm->bphm", z, w_o.to(z.dtype))
-                new_result = registry.apply(result_name, result)
-                if changed(result, new_result):
-                    out = new_result.sum(-2) + (b_o if b_o is not None else 0)
+                if registry.only_observed(result_name) and not torch.is_grad_enabled():
+                    w_o = w_o.detach()
+                    registry.observe(result_name, Deferred(partial(_deferred_result, z, w_o, w_o._version)))
+                else:
+                    result = _per_head_result(z, w_o)
+                    new_result = registry.apply(result_name, result)
+                    if changed(result, new_result):
+                        out = new_result.sum(-2) + (b_o if b_o is not None else 0)
             out = registry.apply(out_name, out)
             if mid_name is not None and registry.active(mid_name):
                 resid_pre = registry.stash[self.resid_pre_key]
@@ -253,6 +288,19 @@ class AttnOutSite(Site):
             return out if out is not output else None
 
         return self.module.register_forward_hook(hook)
+
+
+def _per_head_result(z: torch.Tensor, w_o: torch.Tensor) -> torch.Tensor:
+    """z [batch, pos, head, d_head], W_O [head, d_head, d_model] -> [batch, pos, head, d_model]."""
+    return torch.einsum("bphd,hdm->bphm", z, w_o.to(z.dtype))
+
+
+def _deferred_result(z: torch.Tensor, w_o: torch.Tensor, version: int) -> torch.Tensor:
+    if w_o._version != version:
+        raise RuntimeError("the attention output weights were changed in place after this trace was "
+                           "recorded, and hook_result is computed from them when first read: read "
+                           "it before editing weights, or run the model again")
+    return _per_head_result(z, w_o)
 
 
 class AttentionSite(Site):

@@ -11,7 +11,7 @@ from torch import nn
 
 from . import attention
 from .adapters import adapter_for
-from .hooks import AttentionSite, HookRegistry
+from .hooks import AttentionSite, Deferred, HookRegistry
 from .inputs import encode
 from .tokens import token_strings
 from .trace import Trace, closest_names
@@ -83,13 +83,14 @@ class Model:
 
         def recorder(name):
             def record(value):
-                cache[name] = value if grad else value.detach()
+                keep = grad or isinstance(value, Deferred) or not value.requires_grad
+                cache[name] = value if keep else value.detach()
             return record
 
         with contextlib.ExitStack() as stack:
             stack.enter_context(self._eval_mode())
-            for name in self.resolve_names(names):
-                stack.enter_context(self._hooked(name, recorder(name)))
+            resolved = self.resolve_names(names)
+            stack.enter_context(self._hooked([(n, recorder(n)) for n in resolved], observer=True))
             stack.enter_context(torch.enable_grad() if grad else torch.no_grad())
             out = self.hf(**kwargs, use_cache=False) if self.cfg.causal else self.hf(**kwargs)
         logits = getattr(out, "logits", None)
@@ -106,11 +107,11 @@ class Model:
     def patch(self, patches: Mapping[str, Callable | torch.Tensor]):
         """Within the block, replace activations: ``{name_or_glob: fn(value) -> value | None}``
         or ``{name: tensor}`` (broadcast to the activation's shape). Always restored."""
-        with contextlib.ExitStack() as stack:
-            for key, spec in patches.items():
-                fn = spec if callable(spec) else _constant(spec, key)
-                for name in self.resolve_names(key):
-                    stack.enter_context(self._hooked(name, fn))
+        fns = []
+        for key, spec in patches.items():
+            fn = spec if callable(spec) else _constant(spec, key)
+            fns += [(name, fn) for name in self.resolve_names(key)]
+        with self._hooked(fns):
             yield self
 
     def freeze(self, names: Names, source: Trace | None = None):
@@ -125,21 +126,24 @@ class Model:
         return self.patch({n: source[n].detach() for n in resolved})
 
     @contextlib.contextmanager
-    def _hooked(self, name: str, fn):
-        token = self._registry.add(name, fn)
+    def _hooked(self, fns: list[tuple[str, Callable]], observer: bool = False):
+        handles = self._registry.add(fns, observer)
         try:
             yield
         finally:
-            self._registry.remove(name, token)
+            self._registry.remove(handles)
 
     @contextlib.contextmanager
     def _eval_mode(self):
-        was_training = self.hf.training
-        self.hf.eval()
+        """Every module in eval mode within the block; those that were training are restored."""
+        training = [m for m in self.hf.modules() if m.training]
+        for m in training:
+            m.training = False
         try:
             yield
         finally:
-            self.hf.train(was_training)
+            for m in training:
+                m.training = True
 
     def _sync_attention_impl(self) -> None:
         """Use the traced attention function while any attention hook point is active."""

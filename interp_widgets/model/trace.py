@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from .hooks import Deferred
 from .inputs import Encoded
 from .tokens import token_strings
 
@@ -26,7 +27,8 @@ class Trace:
     Shapes follow TransformerLens: residual points [batch, pos, d_model]; ``hook_q|k|v|z``,
     ``hook_rot_q|rot_k`` [batch, pos, head, d_head] (keys/values keep the model's KV heads);
     ``hook_attn_scores``/``hook_pattern`` [batch, head, q, k]; ``hook_result``
-    [batch, pos, head, d_model]; norm ``hook_scale`` [batch, pos, 1].
+    [batch, pos, head, d_model] (computed when first read in traces without gradients); norm
+    ``hook_scale`` [batch, pos, 1].
     """
 
     def __init__(self, model: Model, encoded: Encoded, cache: dict[str, torch.Tensor],
@@ -42,7 +44,10 @@ class Trace:
 
     def __getitem__(self, name: str) -> torch.Tensor:
         if name in self.cache:
-            return self.cache[name]
+            value = self.cache[name]
+            if isinstance(value, Deferred):
+                value = self.cache[name] = value.compute()
+            return value
         if name in self.model.hook_names:
             raise KeyError(f"{name!r} was not recorded in this trace; include it in names= when "
                            "calling model.run")

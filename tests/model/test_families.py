@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import interp_widgets as iw
+from interp_widgets.model.hooks import Deferred
 from conftest import FAMILIES, tiny_hf_model
 
 TEXT = "Shall I compare thee to a summer's day?"
@@ -69,6 +70,33 @@ def test_z_through_W_O_is_result(tiny):
     z = tr["blocks.1.attn.hook_z"]
     result = torch.einsum("bphd,hdm->bphm", z, tiny.W_O(1))
     torch.testing.assert_close(result, tr["blocks.1.attn.hook_result"], atol=ATOL, rtol=0)
+
+
+def test_result_deferred_until_read(tiny):
+    name = "blocks.1.attn.hook_result"
+    lazy = tiny.run(TEXT)
+    assert isinstance(lazy.cache[name], Deferred)
+    with tiny.patch({name: lambda r: None}):  # a patch function: computed in the forward pass
+        eager = tiny.run(TEXT)
+    assert isinstance(eager.cache[name], torch.Tensor)
+    torch.testing.assert_close(lazy[name], eager[name], atol=0, rtol=0)
+    assert isinstance(lazy.cache[name], torch.Tensor)  # computed once, then kept
+    with_grad = tiny.run(TEXT, names=name, grad=True)
+    assert with_grad.cache[name].requires_grad
+
+
+def test_deferred_result_refuses_edited_weights(tiny):
+    trace = tiny.run(TEXT)
+    weight = tiny.adapter.block(1).o_proj.weight
+    saved = weight.detach().clone()
+    with torch.no_grad():
+        weight.mul_(2)
+    try:
+        with pytest.raises(RuntimeError, match="changed in place"):
+            trace["blocks.1.attn.hook_result"]
+    finally:
+        with torch.no_grad():
+            weight.copy_(saved)
 
 
 def test_weights_reproduce_q_k_v(tiny):

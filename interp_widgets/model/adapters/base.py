@@ -123,7 +123,7 @@ class Adapter:
             sites.append(AttentionSite(p.attn, pre, rotary=cfg.positional == "rotary"))
             sequential_pre_norm = not cfg.post_norm and not cfg.parallel_residual
             sites.append(AttnOutSite(
-                p.o_proj, pre, cfg.n_heads, w_o=lambda layer=layer: (self.W_O(layer), self.b_O(layer)),
+                p.o_proj, pre, cfg.n_heads, weights=linear_weight,
                 resid_mid=f"{pre}.hook_resid_mid" if sequential_pre_norm else None, resid_pre_key=stash,
             ))
             if cfg.post_norm:
