@@ -58,6 +58,10 @@ def _hf_sdpa(hf, ids):
     return run
 
 
+def _iw_run(m: iw.Model, ids, names=None):
+    return lambda: m.run(ids, names=names)
+
+
 def _results_read(m: iw.Model, ids):
     def run():
         trace = m.run(ids)
@@ -125,9 +129,9 @@ def run(quick: bool = False, reps: int | None = None,
             contenders = {
                 BASELINE: _hf_outputs(m.hf, ids),
                 "hf sdpa, no outputs (floor)": _hf_sdpa(m.hf, ids),
-                "iw run, all hooks": lambda: m.run(ids),
+                "iw run, all hooks": _iw_run(m, ids),
                 "iw run, all hooks, results read": _results_read(m, ids),
-                "iw run, no hook_result": lambda: m.run(ids, names=_no_result),
+                "iw run, no hook_result": _iw_run(m, ids, names=_no_result),
                 **{name: (lambda fn=fn: fn(ids)) for name, fn in peers.items()},
             }
             measured = {r.name: r for r in compare(case, contenders, BASELINE, reps=reps,
